@@ -1,0 +1,194 @@
+"""The aggregator contract and the shared encoding of answers to integer codes.
+
+Every aggregator follows crowd-kit's interface (Ustalov et al., "Learning from Crowds with Crowd-Kit", JOSS 2024), so
+that a crowd-kit aggregator works wherever ours is accepted and ours can replace theirs with a one-line import change:
+
+* the constructor only stores hyperparameters (dataclass fields);
+* ``fit(data)`` takes a long table with columns ``task, worker, label``, learns attributes ending in ``_`` and
+  returns ``self``;
+* ``labels_`` is a Series indexed by task (index name ``task``, series name ``agg_label``);
+* ``probas_`` (categorical aggregators) is a task x label DataFrame whose rows sum to one;
+* ``fit_predict`` and ``fit_predict_proba`` return ``labels_`` and ``probas_``.
+
+Algorithms work on integer-coded numpy arrays: :func:`encode_answers` turns the table into codes once,
+:func:`vote_counts` and friends are the vectorised building blocks, and :meth:`EncodedAnswers.label_series` /
+:meth:`EncodedAnswers.proba_frame` map codes back to the caller's ids at the end.
+
+Degenerate input, as documented once here for every aggregator: an empty table, a missing column and a NaN task,
+worker or label raise :class:`AnswersError` naming the column. Duplicate answers of one worker to one task are kept and
+count as separate votes (crowd-kit does the same). Labels may be ints or strings, but not a mix of both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+
+TieBreak = Literal["lowest", "random"]
+TIE_BREAKS: tuple[str, ...] = ("lowest", "random")
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("task", "worker", "label")
+
+
+class AnswersError(ValueError):
+    """Raised for malformed answer tables; the message names the offending column and what was expected."""
+
+
+def check_answers(data: Any, columns: Sequence[str] = REQUIRED_COLUMNS, name: str = "answers") -> pd.DataFrame:
+    """Return ``data`` if it is a non-empty DataFrame holding ``columns`` without missing values, else raise."""
+    if not isinstance(data, pd.DataFrame):
+        raise AnswersError(f"{name} must be a pandas DataFrame with columns {list(columns)}, got {type(data).__name__}")
+    missing = [column for column in columns if column not in data.columns]
+    if missing:
+        raise AnswersError(
+            f"{name} is missing column(s) {missing}; expected columns {list(columns)}, found {list(data.columns)}"
+        )
+    if len(data) == 0:
+        raise AnswersError(f"{name} is empty: at least one row with columns {list(columns)} is needed")
+    for column in columns:
+        n_missing = int(data[column].isna().sum())
+        if n_missing:
+            raise AnswersError(f"{name} column {column!r} has {n_missing} missing (NaN/None) value(s)")
+    return data
+
+
+def _codes(values: pd.Series, column: str, categories: Iterable[Hashable] | None = None) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of ``values`` and the sorted index of distinct values they point into."""
+    if categories is None:
+        try:
+            codes, uniques = pd.factorize(values, sort=True)
+        except TypeError as error:
+            raise AnswersError(f"column {column!r} mixes types that cannot be ordered (e.g. ints and strings)") from error
+        return codes.astype(np.int64, copy=False), pd.Index(uniques, name=column)
+    index = pd.Index(list(categories), name=column)
+    codes = index.get_indexer(values)
+    if (codes < 0).any():
+        unknown = pd.unique(values[codes < 0])[:5]
+        raise AnswersError(f"column {column!r} holds values {list(unknown)} outside the declared {list(index)}")
+    return codes.astype(np.int64, copy=False), index
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedAnswers:
+    """Answers as integer codes: ``task[a]``, ``worker[a]``, ``label[a]`` index into ``tasks``, ``workers``, ``labels``."""
+
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    tasks: pd.Index
+    workers: pd.Index
+    labels: pd.Index
+
+    @property
+    def n_answers(self) -> int:
+        return int(self.task.shape[0])
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def n_workers(self) -> int:
+        return len(self.workers)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.labels)
+
+    def label_series(self, codes: np.ndarray, name: str = "agg_label") -> pd.Series:
+        """Map one label code per task back to the caller's label ids."""
+        return pd.Series(self.labels.to_numpy()[codes], index=self.tasks.rename("task"), name=name)
+
+    def proba_frame(self, probas: np.ndarray) -> pd.DataFrame:
+        """A task x label DataFrame from a (n_tasks, n_labels) array whose rows sum to one."""
+        return pd.DataFrame(probas, index=self.tasks.rename("task"), columns=self.labels.rename("label"))
+
+    def worker_series(self, values: np.ndarray, name: str = "skill") -> pd.Series:
+        return pd.Series(values, index=self.workers.rename("worker"), name=name)
+
+
+def encode_answers(
+    data: pd.DataFrame,
+    labels: Iterable[Hashable] | None = None,
+    label_column: str = "label",
+) -> EncodedAnswers:
+    """Validate ``data`` and encode its ``task``, ``worker`` and ``label_column`` columns as integer codes.
+
+    ``labels`` declares the label set (for instance the task design's classes, so that a class nobody chose still gets
+    a column in ``probas_``); by default it is the sorted set of labels seen.
+    """
+    check_answers(data, ("task", "worker", label_column))
+    task, tasks = _codes(data["task"], "task")
+    worker, workers = _codes(data["worker"], "worker")
+    label, label_index = _codes(data[label_column], "label", labels)
+    return EncodedAnswers(task=task, worker=worker, label=label, tasks=tasks, workers=workers, labels=label_index)
+
+
+def vote_counts(answers: EncodedAnswers, weights: np.ndarray | None = None) -> np.ndarray:
+    """(n_tasks, n_labels) sum of ``weights`` (default one) of the answers giving each label to each task."""
+    flat = answers.task * answers.n_labels + answers.label
+    counts = np.bincount(flat, weights=weights, minlength=answers.n_tasks * answers.n_labels)
+    return counts.reshape(answers.n_tasks, answers.n_labels).astype(np.float64, copy=False)
+
+
+def normalise_rows(scores: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum to one; an all-zero row becomes uniform rather than NaN."""
+    totals = scores.sum(axis=1, keepdims=True)
+    n_columns = scores.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normalised = np.where(totals > 0, scores / np.where(totals > 0, totals, 1.0), 1.0 / n_columns)
+    return normalised
+
+
+def argmax_rows(
+    scores: np.ndarray,
+    tie_break: TieBreak = "lowest",
+    rng: np.random.Generator | None = None,
+    rtol: float = 1e-12,
+) -> np.ndarray:
+    """Column index of each row's maximum, ties broken by ``tie_break``.
+
+    ``"lowest"`` takes the lowest label code among the tied ones (deterministic); ``"random"`` picks uniformly among
+    them with ``rng``. Scores within ``rtol`` (relative) of the row maximum count as tied, so that two labels whose
+    posteriors differ only by floating-point noise are treated as the tie they are.
+    """
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {list(TIE_BREAKS)}, got {tie_break!r}")
+    row_max = scores.max(axis=1, keepdims=True)
+    tied = scores >= row_max - rtol * np.abs(row_max)
+    if tie_break == "lowest":
+        return np.argmax(tied, axis=1)
+    if rng is None:
+        raise ValueError("tie_break='random' needs an rng (numpy Generator or seed)")
+    keys = np.where(tied, rng.random(scores.shape), -1.0)
+    return np.argmax(keys, axis=1)
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """``np.random.default_rng`` that passes a Generator through unchanged (SPEC 7)."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class BaseAggregator:
+    """Common entry points; subclasses implement :meth:`fit` and set ``labels_``."""
+
+    labels_: pd.Series
+
+    def fit(self, data: pd.DataFrame) -> Self:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).labels_
+
+
+class BaseClassificationAggregator(BaseAggregator):
+    """Categorical aggregators additionally expose ``probas_`` (task x label, rows sum to one)."""
+
+    probas_: pd.DataFrame
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(data).probas_
