@@ -58,6 +58,8 @@ def check_answers(data: Any, columns: Sequence[str] = REQUIRED_COLUMNS, name: st
 
 def _codes(values: pd.Series, column: str, categories: Iterable[Hashable] | None = None) -> tuple[np.ndarray, pd.Index]:
     """Integer codes of ``values`` and the sorted index of distinct values they point into."""
+    if categories is None and isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories  # a declared class that nobody chose keeps its column
     if categories is None:
         try:
             codes, uniques = pd.factorize(values, sort=True)
@@ -119,7 +121,8 @@ def encode_answers(
     """Validate ``data`` and encode its ``task``, ``worker`` and ``label_column`` columns as integer codes.
 
     ``labels`` declares the label set (for instance the task design's classes, so that a class nobody chose still gets
-    a column in ``probas_``); by default it is the sorted set of labels seen.
+    a column in ``probas_``); by default it is the categories of a categorical label column, else the sorted set of
+    labels seen.
     """
     check_answers(data, ("task", "worker", label_column))
     task, tasks = _codes(data["task"], "task")
