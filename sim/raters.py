@@ -1,0 +1,217 @@
+"""Rater profiles and population sampling: skill, bias, fatigue, learning, speed, archetype, work pattern.
+
+Archetypes (how a rater chooses a label; the probabilities themselves live in :mod:`sim.response`):
+
+* ``honest``: the item-response answer model with ability ~ Normal(ability_mean, ability_sd) logits, learning,
+  fatigue, guideline comprehension, the item's difficulty, and wrong answers drawn from a mixture of the item's
+  confuser and the rater's bias.
+* ``expert``: the same model with ability ~ Normal(expert_ability_mean, ability_sd), fatigue scaled by
+  ``expert_fatigue_scale`` and time per item scaled by ``expert_time_factor``.
+* ``spammer``: a uniformly random label, fast (``spammer_time_factor``).
+* ``lazy``: always one label (drawn per rater), fast (``spammer_time_factor``).
+* ``adversary``: a wrong label on purpose (uniform over the wrong labels, or the item's confuser).
+* ``condorcet``: constant accuracy ``accuracy``, wrong answers uniform over the other labels (Condorcet 1785).
+* ``confusion``: a class-conditional confusion matrix ``confusion[true][given]`` (the generative model of Dawid &
+  Skene 1979); a single K x K matrix for all such raters, or a list of matrices assigned in turn.
+
+To add a rater behaviour: add its name to :data:`ARCHETYPES` (and its parameters to :class:`RaterPopulation`), and its
+label distribution to :data:`sim.response.ARCHETYPE_MODELS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.streams import stream
+from sim.validation import ConfigError, check_choice, check_float, check_int, check_probability
+
+ARCHETYPES: tuple[str, ...] = ("honest", "expert", "spammer", "lazy", "adversary", "condorcet", "confusion")
+MODEL_ARCHETYPES: frozenset[str] = frozenset({"honest", "expert"})
+LEARNING_CURVES: tuple[str, ...] = ("power", "exponential", "none")
+ADVERSARY_STRATEGIES: tuple[str, ...] = ("uniform_wrong", "confuser")
+
+
+@dataclass(frozen=True)
+class RaterPopulation:
+    """Who the raters are and how they work.
+
+    Attributes:
+        n_raters: size of the pool.
+        archetypes: share of each archetype (weights are normalised); exact counts by largest remainder.
+        ability_mean, ability_sd: honest raters' ability in logits (P(correct) = 0.82 at 1.5 on an average item).
+        expert_ability_mean: experts' mean ability in logits.
+        expert_fatigue_scale: multiplier of experts' fatigue (experts tire more slowly).
+        expert_time_factor: multiplier of experts' time per item.
+        accuracy: constant accuracy of ``condorcet`` raters (required when any are present).
+        confusion: K x K row-stochastic matrix (or a list of them) for ``confusion`` raters.
+        learning_curve: ``power`` (Newell & Rosenbloom 1981, the power law of practice), ``exponential`` (Heathcote,
+            Brown & Mewhort 2000, who find it fits individual learners better) or ``none``.
+        learning_gain: logits gained after unlimited practice (the curve rises from 0 to this).
+        learning_exponent: power-law exponent (power curve only).
+        learning_scale: answers of practice that set the curve's time scale.
+        fatigue_max: logits lost after a long time on task without a break (saturating; Boksem & Tops 2008 review
+            mental fatigue as a rise in errors with time on task that rest reverses).
+        fatigue_tau_minutes: minutes of time on task to reach 63% of fatigue_max.
+        recovery_tau_minutes: during a break the accumulated time on task decays as exp(-break / recovery_tau).
+        speed_sd: per-rater time factor ~ LogNormal(0, speed_sd).
+        answer_time_sd: per-answer time noise ~ LogNormal(0, answer_time_sd) (response times are close to lognormal;
+            van der Linden 2006, J. Educ. Behav. Stat. 31(2)).
+        spammer_time_factor: time factor of spammers and lazy raters.
+        bias_concentration: Dirichlet concentration of a rater's bias over labels (large = no preferred label).
+        adversary_strategy: ``uniform_wrong`` or ``confuser``.
+        session_minutes: length of a work session before a break.
+        break_minutes: length of a break between sessions.
+        sessions: sessions per rater (the shift); a rater leaves after them.
+    """
+
+    n_raters: int = 100
+    archetypes: Mapping[str, float] = field(
+        default_factory=lambda: {"honest": 0.8, "expert": 0.1, "spammer": 0.05, "adversary": 0.05}
+    )
+    ability_mean: float = 1.5
+    ability_sd: float = 0.75
+    expert_ability_mean: float = 3.0
+    expert_fatigue_scale: float = 0.5
+    expert_time_factor: float = 1.2
+    accuracy: float | None = None
+    confusion: Sequence | None = None
+    learning_curve: str = "power"
+    learning_gain: float = 0.5
+    learning_exponent: float = 0.5
+    learning_scale: float = 25.0
+    fatigue_max: float = 1.0
+    fatigue_tau_minutes: float = 60.0
+    recovery_tau_minutes: float = 10.0
+    speed_sd: float = 0.3
+    answer_time_sd: float = 0.5
+    spammer_time_factor: float = 0.3
+    bias_concentration: float = 5.0
+    adversary_strategy: str = "uniform_wrong"
+    session_minutes: float = 60.0
+    break_minutes: float = 15.0
+    sessions: int = 4
+
+    def __post_init__(self) -> None:
+        check_int("raters.n_raters", self.n_raters, 1)
+        shares = dict(self.archetypes)
+        for name, share in shares.items():
+            check_choice("raters.archetypes", name, ARCHETYPES)
+            check_float(f"raters.archetypes.{name}", share, 0.0)
+        if not shares or sum(shares.values()) <= 0:
+            raise ConfigError(f"raters.archetypes needs a positive share for at least one of {list(ARCHETYPES)}")
+        object.__setattr__(self, "archetypes", shares)
+        for key in ("ability_mean", "expert_ability_mean"):
+            check_float(f"raters.{key}", getattr(self, key))
+        for key in ("ability_sd", "learning_gain", "fatigue_max", "speed_sd", "answer_time_sd"):
+            check_float(f"raters.{key}", getattr(self, key), 0.0)
+        for key in ("expert_fatigue_scale",):
+            check_float(f"raters.{key}", getattr(self, key), 0.0)
+        for key in (
+            "expert_time_factor",
+            "learning_exponent",
+            "learning_scale",
+            "fatigue_tau_minutes",
+            "recovery_tau_minutes",
+            "spammer_time_factor",
+            "bias_concentration",
+            "session_minutes",
+        ):
+            check_float(f"raters.{key}", getattr(self, key), 0.0, low_open=True)
+        check_float("raters.break_minutes", self.break_minutes, 0.0)
+        check_int("raters.sessions", self.sessions, 1)
+        check_choice("raters.learning_curve", self.learning_curve, LEARNING_CURVES)
+        check_choice("raters.adversary_strategy", self.adversary_strategy, ADVERSARY_STRATEGIES)
+        if shares.get("condorcet", 0) > 0:
+            if self.accuracy is None:
+                raise ConfigError("raters.accuracy must be set (a probability in [0, 1]) for condorcet raters")
+        if self.accuracy is not None:
+            check_probability("raters.accuracy", self.accuracy)
+        if shares.get("confusion", 0) > 0 and self.confusion is None:
+            raise ConfigError("raters.confusion must be set (a K x K row-stochastic matrix) for confusion raters")
+
+    def archetype_counts(self) -> dict[str, int]:
+        """Exact number of raters per archetype: shares times n_raters, rounded by largest remainder."""
+        names = [name for name, share in self.archetypes.items() if share > 0]
+        shares = np.array([self.archetypes[name] for name in names], dtype=float)
+        exact = shares / shares.sum() * self.n_raters
+        counts = np.floor(exact).astype(int)
+        short = self.n_raters - counts.sum()
+        counts[np.argsort(-(exact - counts), kind="stable")[:short]] += 1
+        return dict(zip(names, counts.tolist(), strict=True))
+
+    def confusion_matrices(self, n_classes: int) -> np.ndarray:
+        """The configured confusion matrices as an (m, K, K) array, validated against ``n_classes``."""
+        matrices = np.asarray(self.confusion, dtype=float)
+        if matrices.ndim == 2:
+            matrices = matrices[None]
+        if matrices.ndim != 3 or matrices.shape[1:] != (n_classes, n_classes):
+            raise ConfigError(
+                f"raters.confusion must be a {n_classes} x {n_classes} matrix (task.n_classes = {n_classes}) or a "
+                f"list of them, got shape {matrices.shape}"
+            )
+        if (matrices < 0).any() or not np.allclose(matrices.sum(axis=2), 1.0):
+            raise ConfigError("raters.confusion rows must be probability distributions (non-negative, summing to 1)")
+        return matrices
+
+
+@dataclass(frozen=True)
+class Raters:
+    """Sampled rater profiles, one entry per rater (rater id = position)."""
+
+    archetype: np.ndarray  # str
+    ability: np.ndarray  # logits (model archetypes)
+    fatigue_scale: np.ndarray  # multiplier of the population's fatigue curve
+    time_factor: np.ndarray  # multiplier of the item's median seconds
+    bias: np.ndarray  # (n, K) distribution over labels used for wrong answers
+    fixed_label: np.ndarray  # the lazy rater's label
+    accuracy: np.ndarray  # condorcet accuracy (NaN for other archetypes)
+    confusion: np.ndarray | None  # (n, K, K) for confusion raters, identity elsewhere
+
+    @property
+    def n_raters(self) -> int:
+        return int(self.archetype.shape[0])
+
+
+def sample_raters(population: RaterPopulation, n_classes: int, seed: int, replicate: int) -> Raters:
+    """Draw every rater's profile; rater ``j``'s continuous parameters come from its own stream."""
+    counts = population.archetype_counts()
+    archetype = np.repeat(np.array(list(counts), dtype=object), list(counts.values()))
+    archetype = stream(seed, replicate, "raters").permutation(archetype)
+    n = population.n_raters
+    ability = np.empty(n)
+    speed = np.empty(n)
+    bias = np.empty((n, n_classes))
+    fixed_label = np.empty(n, dtype=np.int64)
+    for j in range(n):  # one small block draw per rater keeps each rater's draws independent of the pool size
+        rng = stream(seed, replicate, "raters", j)
+        z_ability, z_speed = rng.standard_normal(2)
+        mean = population.expert_ability_mean if archetype[j] == "expert" else population.ability_mean
+        ability[j] = mean + population.ability_sd * z_ability
+        speed[j] = np.exp(population.speed_sd * z_speed)
+        bias[j] = rng.dirichlet(np.full(n_classes, population.bias_concentration))
+        fixed_label[j] = rng.integers(n_classes)
+    is_expert = archetype == "expert"
+    fast = np.isin(archetype, ["spammer", "lazy"])
+    time_factor = speed * np.where(is_expert, population.expert_time_factor, 1.0)
+    time_factor = np.where(fast, time_factor * population.spammer_time_factor, time_factor)
+    fatigue_scale = np.where(is_expert, population.expert_fatigue_scale, 1.0)
+    accuracy = np.where(archetype == "condorcet", population.accuracy or 0.0, np.nan)
+    confusion = None
+    if counts.get("confusion", 0) > 0:
+        matrices = population.confusion_matrices(n_classes)
+        confusion = np.broadcast_to(np.eye(n_classes), (n, n_classes, n_classes)).copy()
+        members = np.flatnonzero(archetype == "confusion")
+        confusion[members] = matrices[np.arange(members.size) % matrices.shape[0]]
+    return Raters(
+        archetype=archetype.astype(str),
+        ability=ability,
+        fatigue_scale=fatigue_scale,
+        time_factor=time_factor,
+        bias=bias,
+        fixed_label=fixed_label,
+        accuracy=accuracy,
+        confusion=confusion,
+    )

@@ -1,0 +1,206 @@
+r"""The answer model: pure functions from (rater state, items, design) to the probability of each label.
+
+For rater j answering item i, the honest (and expert) raters follow a logistic item-response model:
+
+.. math::
+
+    \operatorname{logit} P(\text{correct}) = a_j + L(n_j) - F_j(\tau_j) - C(c, t_j) - d_i(c)
+
+* :math:`a_j` ability (logits), drawn per rater in :mod:`sim.raters`;
+* :math:`L(n) = g\,(1 - (1 + n/s)^{-\beta})` (power law of practice, Newell & Rosenbloom 1981) or
+  :math:`g\,(1 - e^{-n/s})` (exponential, Heathcote, Brown & Mewhort 2000), :math:`n` answers given so far;
+* :math:`F(\tau) = \phi\,f_j\,(1 - e^{-\tau/T})`, saturating in the time on task :math:`\tau` since the last break;
+  during a break of length :math:`b`, :math:`\tau \leftarrow \tau e^{-b/R}` (recovery);
+* :math:`C(c, t) = \kappa\,c\,2^{-t/h}`, the comprehension penalty of guidelines of complexity :math:`c` that
+  training of :math:`t` minutes (half-life :math:`h`) removes;
+* :math:`d_i(c)` the item's effective difficulty (:func:`sim.tasks.effective_difficulty`).
+
+A wrong answer goes to the item's confuser with probability ``confuser_weight`` (correlated errors) and otherwise is
+drawn from the rater's bias over the wrong labels. The other archetypes override the model (see :mod:`sim.raters`).
+Every function here is pure and vectorised over answers (of any raters); :mod:`sim.campaign` calls them once on all
+the answers of a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from sim.raters import RaterPopulation, Raters
+from sim.tasks import TaskDesign
+
+
+def learning_boost(practice: np.ndarray | float, population: RaterPopulation) -> np.ndarray:
+    """Logits gained after ``practice`` answers: rises from 0 towards ``learning_gain``."""
+    n = np.asarray(practice, dtype=float)
+    if population.learning_curve == "none" or population.learning_gain == 0:
+        return np.zeros_like(n)
+    if population.learning_curve == "power":
+        remaining = (1.0 + n / population.learning_scale) ** -population.learning_exponent
+    else:
+        remaining = np.exp(-n / population.learning_scale)
+    return population.learning_gain * (1.0 - remaining)
+
+
+def fatigue_penalty(
+    time_on_task_seconds: np.ndarray | float, population: RaterPopulation, scale: float = 1.0
+) -> np.ndarray:
+    """Logits lost after ``time_on_task_seconds`` of work since the last (recovered) break."""
+    tau = np.asarray(time_on_task_seconds, dtype=float)
+    return population.fatigue_max * scale * -np.expm1(-tau / (60.0 * population.fatigue_tau_minutes))
+
+
+def recovered_time_on_task(time_on_task_seconds: float, break_seconds: float, population: RaterPopulation) -> float:
+    """Time on task left after a break: it decays exponentially with time constant ``recovery_tau_minutes``."""
+    return float(time_on_task_seconds * np.exp(-break_seconds / (60.0 * population.recovery_tau_minutes)))
+
+
+def comprehension_penalty(design: TaskDesign, training_minutes: np.ndarray | float) -> np.ndarray:
+    """Logits lost to guidelines not yet understood; training halves it every ``training_half_life_minutes``."""
+    trained = np.asarray(training_minutes, dtype=float)
+    return (
+        design.comprehension_penalty
+        * design.guideline_complexity
+        * np.exp2(-trained / design.training_half_life_minutes)
+    )
+
+
+@dataclass
+class Situation:
+    """Everything the answer model may look at, one entry per answer (answers of any raters, in any order)."""
+
+    worker: np.ndarray  # rater id per answer
+    raters: Raters
+    population: RaterPopulation
+    design: TaskDesign
+    true_label: np.ndarray
+    confuser: np.ndarray
+    difficulty: np.ndarray  # effective difficulty under the design's guidelines
+    practice: np.ndarray  # answers the rater had given before this one
+    time_on_task: np.ndarray  # seconds since the rater's last break (after recovery) when the answer started
+    training_minutes: np.ndarray  # training the rater had before answering
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.raters.bias.shape[1])
+
+    def subset(self, rows: np.ndarray) -> Situation:
+        return Situation(
+            worker=self.worker[rows],
+            raters=self.raters,
+            population=self.population,
+            design=self.design,
+            true_label=self.true_label[rows],
+            confuser=self.confuser[rows],
+            difficulty=self.difficulty[rows],
+            practice=self.practice[rows],
+            time_on_task=self.time_on_task[rows],
+            training_minutes=self.training_minutes[rows],
+        )
+
+
+def model_logit(s: Situation) -> np.ndarray:
+    """Log-odds of a correct answer under the item-response model (honest and expert raters)."""
+    return (
+        s.raters.ability[s.worker]
+        + learning_boost(s.practice, s.population)
+        - fatigue_penalty(s.time_on_task, s.population, s.raters.fatigue_scale[s.worker])
+        - comprehension_penalty(s.design, s.training_minutes)
+        - s.difficulty
+    )
+
+
+def _one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    out = np.zeros((labels.shape[0], n_classes))
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out
+
+
+def _uniform_wrong(s: Situation) -> np.ndarray:
+    return (1.0 - _one_hot(s.true_label, s.n_classes)) / (s.n_classes - 1)
+
+
+def _wrong_answer_mixture(s: Situation) -> np.ndarray:
+    """Where a wrong answer goes: the confuser with probability confuser_weight, else the bias over wrong labels."""
+    rows = np.arange(s.true_label.shape[0])
+    wrong = s.raters.bias[s.worker]
+    wrong[rows, s.true_label] = 0.0
+    total = wrong.sum(axis=1, keepdims=True)
+    # A bias concentrated on the true label leaves nothing: fall back to uniform over the wrong labels.
+    wrong = np.where(total > 0, wrong / np.where(total > 0, total, 1.0), _uniform_wrong(s))
+    weight = s.design.confuser_weight
+    wrong *= 1.0 - weight
+    wrong[rows, s.confuser] += weight
+    return wrong
+
+
+def _correct_or_wrong(s: Situation, p_correct: np.ndarray, wrong: np.ndarray) -> np.ndarray:
+    probabilities = wrong * (1.0 - p_correct)[:, None]
+    probabilities[np.arange(p_correct.shape[0]), s.true_label] += p_correct
+    return probabilities
+
+
+def model_probabilities(s: Situation) -> np.ndarray:
+    return _correct_or_wrong(s, expit(model_logit(s)), _wrong_answer_mixture(s))
+
+
+def spammer_probabilities(s: Situation) -> np.ndarray:
+    return np.full((s.true_label.shape[0], s.n_classes), 1.0 / s.n_classes)
+
+
+def lazy_probabilities(s: Situation) -> np.ndarray:
+    return _one_hot(s.raters.fixed_label[s.worker], s.n_classes)
+
+
+def adversary_probabilities(s: Situation) -> np.ndarray:
+    if s.population.adversary_strategy == "confuser":
+        return _one_hot(s.confuser, s.n_classes)
+    return _uniform_wrong(s)
+
+
+def condorcet_probabilities(s: Situation) -> np.ndarray:
+    return _correct_or_wrong(s, s.raters.accuracy[s.worker], _uniform_wrong(s))
+
+
+def confusion_probabilities(s: Situation) -> np.ndarray:
+    assert s.raters.confusion is not None
+    return s.raters.confusion[s.worker, s.true_label]
+
+
+ARCHETYPE_MODELS: dict[str, Callable[[Situation], np.ndarray]] = {
+    "honest": model_probabilities,
+    "expert": model_probabilities,
+    "spammer": spammer_probabilities,
+    "lazy": lazy_probabilities,
+    "adversary": adversary_probabilities,
+    "condorcet": condorcet_probabilities,
+    "confusion": confusion_probabilities,
+}
+
+
+def label_probabilities(s: Situation) -> np.ndarray:
+    """(n, K) probability of each label for each answer; rows sum to one. One vectorised call per archetype."""
+    probabilities = np.empty((s.true_label.shape[0], s.n_classes))
+    archetype_of_answer = s.raters.archetype[s.worker]
+    for archetype in np.unique(archetype_of_answer):
+        rows = np.flatnonzero(archetype_of_answer == archetype)
+        probabilities[rows] = ARCHETYPE_MODELS[str(archetype)](s.subset(rows))
+    return probabilities
+
+
+def sample_labels(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draw of one label per row from ``probabilities`` with the given U(0, 1) ``uniforms``."""
+    cumulative = np.cumsum(probabilities, axis=1)
+    labels = (cumulative < uniforms[:, None] * cumulative[:, -1:]).sum(axis=1)
+    return np.minimum(labels, probabilities.shape[1] - 1)
+
+
+def answer_time_factors(time_factor: float, noise_sd: float, normals: np.ndarray) -> np.ndarray:
+    """Per-answer multipliers of an item's median seconds: the rater's time factor times lognormal noise.
+
+    An answer's duration is ``median_seconds[item] * factor`` (see :func:`sim.tasks.median_item_seconds`).
+    """
+    return time_factor * np.exp(noise_sd * normals)

@@ -1,0 +1,156 @@
+"""Task design and item sampling: classes, item difficulty and ambiguity, guideline complexity, gold questions.
+
+An item has a true label, a difficulty (logits subtracted from every rater's log-odds of answering it right), an
+ambiguity flag (an edge case that the guidelines may or may not cover) and a *confuser*: the wrong label that raters
+who get it wrong tend to pick (correlated errors). Guideline complexity ``c`` in [0, 1] trades clarity against burden:
+
+* clarity: an ambiguous item's extra difficulty is ``ambiguity_penalty * (1 - guideline_resolution * c)`` (complex
+  guidelines spell out the edge cases);
+* burden: raters who have not been trained pay ``comprehension_penalty * c`` logits (see :mod:`sim.response`), and
+  every answer takes ``1 + complexity_time * c`` times longer (rules to look up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.validation import ConfigError, check_float, check_int, check_probability
+
+
+@dataclass(frozen=True)
+class TaskDesign:
+    """What is being labeled and under which guidelines.
+
+    Attributes:
+        n_items: items to label (not counting gold questions).
+        n_classes: number of labels K >= 2, coded 0..K-1.
+        class_priors: share of each true label; None for uniform.
+        guideline_complexity: c in [0, 1]; 0 = one-line instructions, 1 = a long rule book covering every edge case.
+        difficulty_mean, difficulty_sd: item difficulty ~ Normal(mean, sd), in logits of the answer model. The
+            logistic item-response form is the Rasch / 2PL model (Rasch 1960; Whitehill et al. 2009 use the same form
+            in GLAD).
+        ambiguous_fraction: share of items that are ambiguous edge cases.
+        ambiguity_penalty: extra difficulty (logits) of an ambiguous item when the guidelines do not cover it.
+        guideline_resolution: share of the ambiguity penalty that fully complex guidelines (c = 1) remove.
+        confuser_weight: probability that a wrong answer goes to the item's confuser label rather than being drawn
+            from the rater's own bias; the strength of correlated errors (0 = independent errors).
+        comprehension_penalty: logits lost at c = 1 by a rater who has not been trained on the guidelines.
+        training_half_life_minutes: minutes of training that halve the comprehension penalty (exponential decay).
+        seconds_per_item: median seconds an average rater needs for an average item under c = 0.
+        complexity_time: relative time added per item at c = 1 (time factor ``1 + complexity_time * c``).
+        difficulty_time: time factor ``exp(difficulty_time * difficulty)``: hard items take longer.
+        gold_fraction: share of each rater's answers spent on gold questions (items with known labels).
+        n_gold: size of the gold question pool (used when gold_fraction > 0).
+    """
+
+    n_items: int = 3000
+    n_classes: int = 3
+    class_priors: tuple[float, ...] | None = None
+    guideline_complexity: float = 0.3
+    difficulty_mean: float = 0.0
+    difficulty_sd: float = 1.0
+    ambiguous_fraction: float = 0.15
+    ambiguity_penalty: float = 2.0
+    guideline_resolution: float = 0.8
+    confuser_weight: float = 0.5
+    comprehension_penalty: float = 1.0
+    training_half_life_minutes: float = 10.0
+    seconds_per_item: float = 20.0
+    complexity_time: float = 1.0
+    difficulty_time: float = 0.2
+    gold_fraction: float = 0.05
+    n_gold: int = 100
+
+    def __post_init__(self) -> None:
+        check_int("task.n_items", self.n_items, 1)
+        check_int("task.n_classes", self.n_classes, 2)
+        check_probability("task.guideline_complexity", self.guideline_complexity)
+        check_float("task.difficulty_mean", self.difficulty_mean)
+        check_float("task.difficulty_sd", self.difficulty_sd, 0.0)
+        check_probability("task.ambiguous_fraction", self.ambiguous_fraction)
+        check_float("task.ambiguity_penalty", self.ambiguity_penalty, 0.0)
+        check_probability("task.guideline_resolution", self.guideline_resolution)
+        check_probability("task.confuser_weight", self.confuser_weight)
+        check_float("task.comprehension_penalty", self.comprehension_penalty, 0.0)
+        check_float("task.training_half_life_minutes", self.training_half_life_minutes, 0.0, low_open=True)
+        check_float("task.seconds_per_item", self.seconds_per_item, 0.0, low_open=True)
+        check_float("task.complexity_time", self.complexity_time, 0.0)
+        check_float("task.difficulty_time", self.difficulty_time, 0.0)
+        check_probability("task.gold_fraction", self.gold_fraction)
+        check_int("task.n_gold", self.n_gold, 0)
+        if self.gold_fraction > 0 and self.n_gold == 0:
+            raise ConfigError("task.n_gold must be >= 1 when task.gold_fraction > 0, got 0")
+        if self.class_priors is not None:
+            priors = np.asarray(self.class_priors, dtype=float)
+            if priors.shape != (self.n_classes,) or (priors < 0).any() or not np.isclose(priors.sum(), 1.0):
+                raise ConfigError(
+                    f"task.class_priors must be {self.n_classes} non-negative numbers summing to 1 "
+                    f"(one per class of task.n_classes), got {list(self.class_priors)}"
+                )
+            object.__setattr__(self, "class_priors", tuple(float(p) for p in priors))
+
+    @property
+    def priors(self) -> np.ndarray:
+        if self.class_priors is None:
+            return np.full(self.n_classes, 1.0 / self.n_classes)
+        return np.asarray(self.class_priors)
+
+
+@dataclass(frozen=True)
+class Items:
+    """Sampled items, gold questions last: ids ``0..n_items-1`` are regular, ``n_items..`` are gold.
+
+    ``difficulty_effective`` already includes the guidelines' effect on ambiguity, and ``median_seconds`` the
+    guidelines' and the item's effect on time, so that the engine does one lookup per answer.
+    """
+
+    true_label: np.ndarray
+    difficulty: np.ndarray
+    ambiguous: np.ndarray
+    confuser: np.ndarray
+    is_gold: np.ndarray
+    difficulty_effective: np.ndarray
+    median_seconds: np.ndarray
+    n_regular: int = field(default=0)
+
+    @property
+    def n_total(self) -> int:
+        return int(self.true_label.shape[0])
+
+
+def effective_difficulty(
+    difficulty: np.ndarray, ambiguous: np.ndarray, design: TaskDesign
+) -> np.ndarray:
+    """Item difficulty under the design's guidelines: ambiguity costs less when complex guidelines cover it."""
+    coverage = design.guideline_resolution * design.guideline_complexity
+    return difficulty + ambiguous * design.ambiguity_penalty * (1.0 - coverage)
+
+
+def median_item_seconds(difficulty: np.ndarray, design: TaskDesign) -> np.ndarray:
+    """Median seconds per item for a rater of speed 1: longer for complex guidelines and hard items."""
+    burden = 1.0 + design.complexity_time * design.guideline_complexity
+    return design.seconds_per_item * burden * np.exp(design.difficulty_time * difficulty)
+
+
+def sample_items(design: TaskDesign, rng: np.random.Generator) -> Items:
+    """Draw the regular items and the gold pool from the same distribution (one block draw per attribute)."""
+    n_gold = design.n_gold if design.gold_fraction > 0 else 0
+    n = design.n_items + n_gold
+    k = design.n_classes
+    true_label = rng.choice(k, size=n, p=design.priors)
+    difficulty = rng.normal(design.difficulty_mean, design.difficulty_sd, size=n)
+    ambiguous = rng.random(n) < design.ambiguous_fraction
+    confuser = (true_label + rng.integers(1, k, size=n)) % k  # a uniformly chosen wrong label
+    is_gold = np.arange(n) >= design.n_items
+    return Items(
+        true_label=true_label,
+        difficulty=difficulty,
+        ambiguous=ambiguous,
+        confuser=confuser,
+        is_gold=is_gold,
+        difficulty_effective=effective_difficulty(difficulty, ambiguous, design),
+        median_seconds=median_item_seconds(difficulty, design),
+        n_regular=design.n_items,
+    )
