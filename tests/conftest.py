@@ -25,7 +25,7 @@ def real_dataset(name: str) -> tuple[pd.DataFrame, pd.Series]:
 
 @pytest.fixture
 def load_real_dataset():
-    """The :func:`real_dataset` loader, as a fixture (tests are imported in importlib mode and cannot import conftest)."""
+    """The :func:`real_dataset` loader as a fixture (tests run in importlib mode and cannot import conftest)."""
     return real_dataset
 
 

@@ -1,12 +1,48 @@
 """Truth-inference (label aggregation) methods with crowd-kit's interface; one algorithm per module."""
 
-from strategies.aggregation.base import AnswersError, BaseAggregator, BaseClassificationAggregator, encode_answers
+from strategies.aggregation.base import (
+    AnswersError,
+    BaseAggregator,
+    BaseClassificationAggregator,
+    encode_answers,
+)
+from strategies.aggregation.bradley_terry import BradleyTerry
+from strategies.aggregation.catd import CATD
+from strategies.aggregation.dawid_skene import DawidSkene
+from strategies.aggregation.glad import GLAD
+from strategies.aggregation.gold_majority_vote import GoldMajorityVote
+from strategies.aggregation.kos import KOS
+from strategies.aggregation.mace import MACE
 from strategies.aggregation.majority_vote import MajorityVote
+from strategies.aggregation.mean import Mean
+from strategies.aggregation.median import Median
+from strategies.aggregation.numeric_base import BaseNumericAggregator
+from strategies.aggregation.one_coin_dawid_skene import OneCoinDawidSkene
+from strategies.aggregation.scoring import Evaluation, evaluate
+from strategies.aggregation.trimmed_mean import TrimmedMean
+from strategies.aggregation.wawa import Wawa
+from strategies.aggregation.zero_based_skill import ZeroBasedSkill
 
 __all__ = [
+    "CATD",
+    "GLAD",
+    "KOS",
+    "MACE",
     "AnswersError",
     "BaseAggregator",
     "BaseClassificationAggregator",
+    "BaseNumericAggregator",
+    "BradleyTerry",
+    "DawidSkene",
+    "Evaluation",
+    "GoldMajorityVote",
     "MajorityVote",
+    "Mean",
+    "Median",
+    "OneCoinDawidSkene",
+    "TrimmedMean",
+    "Wawa",
+    "ZeroBasedSkill",
     "encode_answers",
+    "evaluate",
 ]

@@ -1,0 +1,117 @@
+"""Dawid-Skene: a full confusion matrix per worker, fitted by EM; optionally with gold labels held fixed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from strategies.aggregation._em import normalised_log_counts, run_confusion_em
+from strategies.aggregation.base import (
+    AnswersError,
+    BaseClassificationAggregator,
+    EncodedAnswers,
+    argmax_rows,
+    encode_answers,
+)
+
+
+@dataclass
+class DawidSkene(BaseClassificationAggregator):
+    r"""Dawid-Skene model: each worker has a full confusion matrix, fitted by expectation-maximisation.
+
+    Task :math:`i` has a latent true class :math:`z_i` with :math:`\Pr(z_i = c) = p_c`; worker :math:`j`
+    answers label :math:`l` to a task of class :math:`c` with probability :math:`e^j_{lc}` (column :math:`c`
+    of the worker's confusion matrix sums to one over :math:`l`), independently across answers:
+
+    .. math::
+        \Pr(z_i = c \mid y) \propto p_c \prod_{j \in W_i} e^j_{y_{ij} c},
+        \qquad
+        e^j_{lc} = \frac{\alpha + \sum_{i} [y_{ij} = l] \Pr(z_i = c \mid y)}
+                        {K\alpha + \sum_{i \in T_j} \Pr(z_i = c \mid y)},
+        \qquad
+        p_c = \frac{\alpha + \sum_i \Pr(z_i = c \mid y)}{K\alpha + n}.
+
+    EM starts from the soft majority vote (the share of votes per label), alternates the E-step (left) and the
+    M-step (right) and stops when the smoothed observed-data log-likelihood per answer changes by less than
+    ``tol`` or after ``n_iter`` E-steps. The additive ``smoothing`` :math:`\alpha` keeps every confusion
+    entry and prior positive, so no class becomes impossible (a class that nobody chose, declared by a
+    categorical label column, gets prior :math:`\alpha / (K\alpha + n)` and uniform confusion columns).
+
+    A. P. Dawid and A. M. Skene, "Maximum Likelihood Estimation of Observer Error-Rates Using the EM
+    Algorithm", *Journal of the Royal Statistical Society, Series C (Applied Statistics)* 28(1), 20-28, 1979.
+    https://doi.org/10.2307/2346806
+
+    ``fit(data, true_labels=None)``: ``true_labels`` (a Series task -> label, e.g. gold answers) fixes those
+    tasks' posteriors to the known label throughout EM, so they teach the confusion matrices (crowd-kit's
+    signature); they still appear in ``labels_`` and ``probas_`` (one-hot). Known labels of tasks absent from
+    ``data`` are ignored; a known label outside the label set raises :class:`AnswersError`.
+
+    Learned attributes (crowd-kit's names and layouts): ``labels_`` (Series by task; ties go to the lowest
+    label), ``probas_`` (task x label posteriors), ``priors_`` (Series by label, name ``prior``), ``errors_``
+    (DataFrame indexed by ``(worker, label)`` = (worker, answered label) with one column per true label:
+    ``errors_.loc[(w, l), c]`` is :math:`e^w_{lc}`), ``loss_history_`` (the objective after each E-step, per
+    answer; non-decreasing).
+    """
+
+    n_iter: int = 100
+    tol: float = 1e-5
+    smoothing: float = 0.01
+
+    labels_: pd.Series = field(init=False, repr=False)
+    probas_: pd.DataFrame = field(init=False, repr=False)
+    priors_: pd.Series = field(init=False, repr=False)
+    errors_: pd.DataFrame = field(init=False, repr=False)
+    loss_history_: list[float] = field(init=False, repr=False)
+
+    def fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Self:
+        answers = encode_answers(data)
+        known = known_label_codes(answers, true_labels)
+        result = run_confusion_em(
+            answers,
+            self._log_confusions,
+            self.n_iter,
+            self.tol,
+            self.smoothing,
+            known,
+        )
+        self.probas_ = answers.proba_frame(result.probas)
+        self.labels_ = answers.label_series(argmax_rows(result.probas))
+        self.priors_ = pd.Series(result.priors, index=answers.labels.rename("label"), name="prior")
+        self.errors_ = confusion_frame(answers, np.exp(result.log_confusions))
+        self.loss_history_ = result.loss_history
+        return self
+
+    def _log_confusions(self, counts: np.ndarray) -> np.ndarray:
+        """M-step: smoothed log confusions ``[worker, answered label, true class]`` from expected counts."""
+        return normalised_log_counts(counts, self.smoothing)
+
+    def fit_predict(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> pd.Series:
+        return self.fit(data, true_labels).labels_
+
+    def fit_predict_proba(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> pd.DataFrame:
+        return self.fit(data, true_labels).probas_
+
+
+def known_label_codes(answers: EncodedAnswers, true_labels: pd.Series | None) -> np.ndarray | None:
+    """Label code of each task's known label, -1 where unknown; None when no known labels are given."""
+    if true_labels is None:
+        return None
+    true_labels = true_labels.dropna()
+    codes = answers.labels.get_indexer(pd.Index(true_labels.to_numpy()))
+    if (codes < 0).any():
+        unknown = list(pd.unique(true_labels[codes < 0])[:5])
+        raise AnswersError(f"true_labels holds label(s) {unknown} outside the answers' labels {list(answers.labels)}")
+    rows = answers.tasks.get_indexer(true_labels.index)
+    inside = rows >= 0
+    known = np.full(answers.n_tasks, -1, dtype=np.int64)
+    known[rows[inside]] = codes[inside]
+    return known
+
+
+def confusion_frame(answers: EncodedAnswers, confusions: np.ndarray) -> pd.DataFrame:
+    """crowd-kit's ``errors_`` layout (rows: worker, answered label; columns: true label)."""
+    index = pd.MultiIndex.from_product([answers.workers, answers.labels], names=["worker", "label"])
+    return pd.DataFrame(confusions.reshape(-1, answers.n_labels), index=index, columns=answers.labels.rename(None))

@@ -1,0 +1,64 @@
+"""One-coin Dawid-Skene: each worker has one skill, the probability of giving the right label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from strategies.aggregation.dawid_skene import DawidSkene
+
+
+@dataclass
+class OneCoinDawidSkene(DawidSkene):
+    r"""One-coin Dawid-Skene: the Dawid-Skene model with each confusion matrix reduced to one skill.
+
+    Worker :math:`j` gives the true label with probability :math:`s_j` and otherwise one of the :math:`K - 1`
+    wrong labels uniformly:
+
+    .. math::
+        e^j_{lc} = \begin{cases} s_j & l = c \\ \frac{1 - s_j}{K - 1} & l \ne c \end{cases},
+        \qquad
+        s_j = \frac{K\alpha + \sum_{i \in T_j} \Pr(z_i = y_{ij} \mid y)}{K^2\alpha + |T_j|}.
+
+    The E-step, the priors, the soft majority-vote start, the stopping rule and the known (gold) labels are
+    those of :class:`DawidSkene` (one shared EM driver); only the M-step differs: the skill is the worker's
+    expected accuracy under the current posteriors, with the same additive smoothing :math:`\alpha` put on
+    every cell of the worker's expected confusion counts, which shrinks the skill of a worker with few
+    answers towards :math:`1/K` and keeps it strictly between 0 and 1.
+
+    Y. Zhang, X. Chen, D. Zhou and M. I. Jordan, "Spectral Methods Meet EM: A Provably Optimal Algorithm for
+    Crowdsourcing", *Journal of Machine Learning Research* 17(102), 1-44, 2016, the reference crowd-kit gives
+    for this model. https://jmlr.org/papers/v17/14-511.html
+
+    Learned attributes as :class:`DawidSkene` (``labels_``, ``probas_``, ``priors_``, ``errors_`` in
+    crowd-kit's layout, ``loss_history_``) plus ``skills_``: a Series of :math:`s_j` indexed by worker, name
+    ``skill``.
+    """
+
+    skills_: pd.Series = field(init=False, repr=False)
+
+    def fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Self:
+        super().fit(data, true_labels)
+        n_labels = self.errors_.shape[1]
+        confusions = self.errors_.to_numpy().reshape(-1, n_labels, n_labels)
+        workers = self.errors_.index.get_level_values("worker")[::n_labels]
+        self.skills_ = pd.Series(confusions[:, 0, 0], index=workers.rename("worker"), name="skill")
+        return self
+
+    def _log_confusions(self, counts: np.ndarray) -> np.ndarray:
+        """M-step: one smoothed skill per worker from the expected counts ``[worker, label, class]``."""
+        n_labels = counts.shape[1]
+        if n_labels == 1:
+            return np.zeros_like(counts)  # one label: every answer is certain
+        alpha = self.smoothing
+        correct = np.trace(counts, axis1=1, axis2=2) + n_labels * alpha
+        total = counts.sum(axis=(1, 2)) + n_labels * n_labels * alpha
+        with np.errstate(divide="ignore", invalid="ignore"):
+            skill = np.where(total > 0, correct / np.where(total > 0, total, 1.0), 1.0 / n_labels)
+            log_right = np.log(skill)
+            log_wrong = np.log1p(-skill) - np.log(n_labels - 1)
+        diagonal = np.eye(n_labels, dtype=bool)
+        return np.where(diagonal, log_right[:, None, None], log_wrong[:, None, None])
