@@ -1,0 +1,105 @@
+"""Turn run or sweep directories into one tidy table: mean and 95% confidence interval per design and aggregator.
+
+    python -m experiments.collect results/multirun/2026-11-28/10-00-00-000000 [--out summary.csv]
+
+Reads every ``metrics.csv`` below the directory (jobs that did not finish have none and are skipped), groups rows by
+the config values that vary across them plus the aggregator, and writes ``summary.csv`` (long format: one row per
+design, aggregator and metric with mean, standard deviation, n and the t-based 95% interval; the interval is left
+empty with fewer than two replicates) beside printing a wide view of the main metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from experiments.storage import write_csv
+
+METRICS: tuple[str, ...] = (
+    "accuracy",
+    "accuracy_labeled",
+    "coverage",
+    "macro_f1",
+    "brier",
+    "answers_per_item",
+    "spend",
+    "duration_hours",
+    "cost_per_correct_label",
+    "fit_seconds",
+)
+DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.")
+SHOWN: tuple[str, ...] = ("accuracy", "macro_f1", "spend", "duration_hours")
+
+
+def load_metrics(directory: str | Path) -> pd.DataFrame:
+    """All ``metrics.csv`` tables below ``directory``, concatenated, with the job folder in column ``run_dir``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} is not a directory (expected a run or multirun folder under results/)")
+    files = sorted(directory.rglob("metrics.csv"))
+    if not files:
+        raise FileNotFoundError(f"no metrics.csv below {directory}: no finished run there")
+    tables = [pd.read_csv(file).assign(run_dir=str(file.parent.relative_to(directory))) for file in files]
+    return pd.concat(tables, ignore_index=True)
+
+
+def design_columns(metrics: pd.DataFrame) -> list[str]:
+    """Config columns whose values differ between rows: what defines a design in this sweep."""
+    config = [column for column in metrics.columns if column.startswith(DESIGN_PREFIXES)]
+    return [column for column in config if metrics[column].nunique(dropna=False) > 1]
+
+
+def summarise(metrics: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Long table: per group in ``by`` (default: varying design columns and aggregator) and metric, the mean, sd,
+    n and 95% confidence interval (Student t over replicates)."""
+    by = [*design_columns(metrics), "aggregator"] if by is None else by
+    present = [metric for metric in METRICS if metric in metrics.columns]
+    long = metrics.melt(id_vars=by, value_vars=present, var_name="metric", value_name="value").dropna(subset=["value"])
+    grouped = long.groupby([*by, "metric"], sort=True, dropna=False)["value"]
+    summary = grouped.agg(mean="mean", sd="std", n="count").reset_index()
+    n = summary["n"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        half_width = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * summary["sd"] / np.sqrt(n), np.nan)
+    summary["ci95_low"] = summary["mean"] - half_width
+    summary["ci95_high"] = summary["mean"] + half_width
+    return summary
+
+
+def wide_view(summary: pd.DataFrame, metrics: tuple[str, ...] = SHOWN) -> pd.DataFrame:
+    """One row per design and aggregator, one column per metric, 'mean ± half-width' where an interval exists."""
+    by = [column for column in summary.columns if column not in {"metric", "mean", "sd", "n", "ci95_low", "ci95_high"}]
+    shown = summary[summary["metric"].isin(metrics)].copy()
+    half = (shown["ci95_high"] - shown["mean"]).to_numpy()
+    shown["cell"] = [
+        f"{mean:.4g}" if np.isnan(h) else f"{mean:.4g} ± {h:.2g}" for mean, h in zip(shown["mean"], half, strict=True)
+    ]
+    table = shown.pivot_table(index=by, columns="metric", values="cell", aggfunc="first")
+    return table[[metric for metric in metrics if metric in table.columns]].reset_index()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", help="a run or multirun directory (searched recursively for metrics.csv)")
+    parser.add_argument("--out", help="where to write the tidy summary (default: DIRECTORY/summary.csv)")
+    args = parser.parse_args(argv)
+    try:
+        metrics = load_metrics(args.directory)
+    except FileNotFoundError as error:
+        print(f"collect: {error}", file=sys.stderr)
+        return 2
+    summary = summarise(metrics)
+    out = Path(args.out) if args.out else Path(args.directory) / "summary.csv"
+    write_csv(summary, out)
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(wide_view(summary).to_string(index=False))
+    print(f"\n{len(metrics)} rows from {metrics['run_dir'].nunique()} runs -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

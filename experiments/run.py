@@ -1,0 +1,151 @@
+"""Run one campaign design ``n_replicates`` times and score every chosen aggregator.
+
+    python -m experiments.run                                   # the defaults in conf/
+    python -m experiments.run campaign.redundancy=5 aggregators=[majority_vote,dawid_skene,glad]
+    python -m experiments.run -m campaign.redundancy=1,3,5 task.guideline_complexity=0,0.5,1
+    python -m experiments.run experiment=condorcet raters.accuracy=0.6
+
+Writes into the Hydra run directory (``results/runs/<date>/<time>``; one folder per job in a multirun):
+``metrics.csv`` (one row per aggregator and replicate, with the config values that define the run), the tables
+``answers.csv``, ``truth.csv``, ``items.csv``, ``raters.csv`` (all replicates, with a ``replicate`` column),
+``ledger.json`` (one entry per replicate) and the resolved ``config.yaml``. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pandas as pd
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from experiments.collect import summarise, wide_view
+from experiments.metrics import evaluate
+from experiments.storage import write_csv, write_json, write_text
+from sim import simulate
+from sim.validation import ConfigError, check_int
+
+log = logging.getLogger(__name__)
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+SWEEP_WORDS = frozenset({"choice", "range", "interval", "glob", "sort", "shuffle", "tag", "null"})
+
+
+def available(group: str) -> list[str]:
+    return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+
+
+def check_aggregator_names(arguments: list[str]) -> None:
+    """Fail early, naming the accepted values, when an ``aggregators=...`` override names an unknown aggregator
+    (Hydra's own message for a list of options names neither the key's options nor the alternatives)."""
+    known = available("aggregators")
+    for argument in arguments:
+        key, _, value = argument.lstrip("+~").partition("=")
+        if key != "aggregators":
+            continue
+        for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            if name not in known and name not in SWEEP_WORDS:
+                raise ConfigError(f"aggregators: unknown aggregator {name!r}; accepted values: {', '.join(known)}")
+
+
+def design_values(cfg: DictConfig) -> dict[str, Any]:
+    """The config values that define the run, as flat ``group.key`` columns (lists and maps as JSON)."""
+    values: dict[str, Any] = {}
+    for group in ("task", "raters", "campaign"):
+        node = OmegaConf.to_container(cfg[group], resolve=True)
+        assert isinstance(node, dict)
+        for key, value in node.items():
+            key = str(key)
+            if key == "_target_":
+                continue
+            if isinstance(value, dict) and key == "archetypes":
+                values.update({f"{group}.{key}.{name}": share for name, share in value.items()})
+            elif isinstance(value, list | dict):
+                values[f"{group}.{key}"] = json.dumps(value)
+            else:
+                values[f"{group}.{key}"] = value
+    return values
+
+
+def build_aggregators(cfg: DictConfig) -> dict[str, Any]:
+    """Aggregator objects by their config name (conf/aggregators/<name>.yaml), in the order chosen."""
+    if "aggregators" not in cfg or not cfg.aggregators:
+        raise ConfigError("aggregators must name at least one aggregator, e.g. aggregators=[majority_vote]")
+    return {str(name): instantiate(node) for name, node in cfg.aggregators.items()}
+
+
+def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
+    """Simulate, aggregate and score; write the tables to ``output_dir`` if given; return the metrics table."""
+    seed = check_int("seed", cfg.seed, 0)
+    n_replicates = check_int("n_replicates", cfg.n_replicates, 1)
+    task = instantiate(cfg.task, _convert_="all")
+    raters = instantiate(cfg.raters, _convert_="all")
+    campaign = instantiate(cfg.campaign, _convert_="all")
+    aggregators = build_aggregators(cfg)
+    progress = cfg.get("progress")
+    if progress is None:
+        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    design = design_values(cfg)
+    rows: list[dict[str, Any]] = []
+    tables: dict[str, list[pd.DataFrame]] = {"answers": [], "truth": [], "items": [], "raters": []}
+    ledgers: list[dict[str, Any]] = []
+    for replicate in tqdm(range(n_replicates), desc="replicates", disable=not progress or n_replicates == 1):
+        result = simulate(task, raters, campaign, seed=seed, replicate=replicate, progress=progress)
+        for name, aggregator in aggregators.items():
+            scores = evaluate(aggregator, result)
+            rows.append({"aggregator": name, **scores, "seed": seed, "replicate": replicate, **design})
+        if output_dir is not None and cfg.get("write_tables", True):
+            tables["answers"].append(result.answers.assign(replicate=replicate))
+            tables["truth"].append(result.truth.reset_index().assign(replicate=replicate))
+            tables["items"].append(result.items.assign(replicate=replicate))
+            tables["raters"].append(result.raters.assign(replicate=replicate))
+        ledgers.append(result.ledger)
+    metrics = pd.DataFrame(rows)
+    if output_dir is not None:
+        output = Path(output_dir)
+        for name, parts in tables.items():
+            if parts:
+                write_csv(pd.concat(parts, ignore_index=True), output / f"{name}.csv")
+        write_json(ledgers, output / "ledger.json")
+        write_text(OmegaConf.to_yaml(cfg, resolve=True), output / "config.yaml")
+        write_csv(metrics, output / "metrics.csv")  # last: its presence marks a finished run
+    return metrics
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    output_dir = HydraConfig.get().runtime.output_dir
+    try:
+        metrics = run(cfg, output_dir)
+    except (ConfigError, InstantiationException) as error:
+        cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
+        print(f"crowdlab: configuration error: {cause}", file=sys.stderr)
+        sys.exit(2)
+    table = wide_view(summarise(metrics, by=["aggregator"]), ("accuracy", "macro_f1", "brier", "fit_seconds"))
+    ledger = metrics.iloc[0]
+    print(
+        f"{int(ledger['n_items'])} items, {ledger['answers_per_item']:.2f} answers per item, spend "
+        f"{ledger['spend']:.2f}, {ledger['duration_hours']:.2f} h, stopped: {ledger['stop_reason']}"
+        + (f" (replicate 0 of {int(cfg.n_replicates)})" if cfg.n_replicates > 1 else "")
+    )
+    print(table.to_string(index=False))
+    print(f"results: {output_dir}")
+
+
+if __name__ == "__main__":
+    try:
+        check_aggregator_names(sys.argv[1:])
+    except ConfigError as error:
+        print(f"crowdlab: configuration error: {error}", file=sys.stderr)
+        sys.exit(2)
+    main()

@@ -1,0 +1,150 @@
+"""The Hydra experiment: every config option composes and builds; a run writes its tables; a multirun gives the same
+rows as the same runs one by one; collect turns a sweep into a tidy table; bad config gets a clear error."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from experiments.collect import load_metrics, summarise
+from experiments.run import run
+from experiments.storage import atomic_write
+from sim import Campaign, RaterPopulation, TaskDesign
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF = ROOT / "conf"
+SMALL = ["task.n_items=300", "raters.n_raters=20"]
+
+
+def composed(overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.mark.parametrize("group", ["task", "raters", "campaign", "aggregators", "experiment"])
+def test_every_option_composes_and_builds(group):
+    for option in sorted((CONF / group).glob("*.yaml")):
+        override = f"{group}=[{option.stem}]" if group == "aggregators" else f"{group}={option.stem}"
+        cfg = composed([override])
+        assert isinstance(instantiate(cfg.task, _convert_="all"), TaskDesign)
+        assert isinstance(instantiate(cfg.raters, _convert_="all"), RaterPopulation)
+        assert isinstance(instantiate(cfg.campaign, _convert_="all"), Campaign)
+        for node in cfg.aggregators.values():
+            assert hasattr(instantiate(node), "fit")
+
+
+def test_run_writes_every_table_and_a_tidy_metrics_row_per_aggregator_and_replicate(tmp_path):
+    cfg = composed([*SMALL, "n_replicates=2", "aggregators=[majority_vote,dawid_skene]"])
+    metrics = run(cfg, tmp_path)
+    for name in ("metrics.csv", "answers.csv", "truth.csv", "items.csv", "raters.csv", "ledger.json", "config.yaml"):
+        assert (tmp_path / name).is_file(), name
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+    written = pd.read_csv(tmp_path / "metrics.csv")
+    assert len(written) == 4 and set(written["aggregator"]) == {"majority_vote", "dawid_skene"}
+    required = {"aggregator", "accuracy", "n_items", "answers_per_item", "spend", "duration_hours", "seed", "replicate"}
+    assert required <= set(written.columns)
+    assert {"campaign.redundancy", "task.guideline_complexity", "raters.n_raters", "task.gold_fraction"} <= set(
+        written.columns
+    )
+    assert written["accuracy"].between(0, 1).all()
+    pd.testing.assert_frame_equal(written[["aggregator", "accuracy"]], metrics[["aggregator", "accuracy"]])
+    answers = pd.read_csv(tmp_path / "answers.csv")
+    assert {"task", "worker", "label", "is_gold", "t_start", "t_end", "cost", "p_correct", "replicate"} <= set(
+        answers.columns
+    )
+    assert len(json.loads((tmp_path / "ledger.json").read_text())) == 2
+    assert OmegaConf.load(tmp_path / "config.yaml").task.n_items == 300
+
+
+def test_condorcet_preset_gives_every_item_its_full_redundancy(tmp_path):
+    cfg = composed(["experiment=condorcet", "raters.accuracy=0.6", "task.n_items=2000", "campaign.redundancy=5"])
+    assert list(cfg.aggregators) == ["majority_vote"]
+    metrics = run(cfg, tmp_path)
+    row = metrics.iloc[0]
+    assert row["answers_per_item"] == 5.0 and row["stop_reason"] == "complete"
+    raters = pd.read_csv(tmp_path / "raters.csv")
+    assert set(raters["archetype"]) == {"condorcet"} and (raters["condorcet_accuracy"] == 0.6).all()
+    items = pd.read_csv(tmp_path / "items.csv")
+    assert (items["difficulty"] == 0).all() and not items["is_gold"].any()
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "CI": "1"},
+    )  # fmt: skip
+
+
+def test_multirun_matches_single_runs_and_collects_into_a_tidy_table(tmp_path):
+    sweep = tmp_path / "sweep"
+    done = _cli("-m", *SMALL, "campaign.redundancy=1,3", "task.guideline_complexity=0,1", f"hydra.sweep.dir={sweep}",
+                "aggregators=[majority_vote,dawid_skene]", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    swept = load_metrics(sweep)
+    assert len(swept) == 8
+    exclude = ["fit_seconds", "run_dir"]
+    for redundancy in (1, 3):
+        for complexity in (0, 1):
+            design = [f"campaign.redundancy={redundancy}", f"task.guideline_complexity={complexity}"]
+            single = pd.read_csv(io.StringIO(run(composed([*SMALL, *design])).to_csv(index=False)))  # as written
+            chosen = (swept["campaign.redundancy"] == redundancy) & (swept["task.guideline_complexity"] == complexity)
+            rows = swept[chosen]
+            rows = rows.drop(columns=exclude).reset_index(drop=True)
+            pd.testing.assert_frame_equal(rows, single[rows.columns], check_dtype=False, check_exact=True)
+    summary = summarise(swept)
+    accuracy = summary[summary["metric"] == "accuracy"]
+    assert len(accuracy) == 8  # 2 redundancies x 2 complexities x 2 aggregators
+    assert {"campaign.redundancy", "task.guideline_complexity", "aggregator", "mean", "ci95_low", "ci95_high"} <= set(
+        summary.columns
+    )
+    collected = subprocess.run([sys.executable, "-m", "experiments.collect", str(sweep)], capture_output=True,
+                               text=True, cwd=ROOT)  # fmt: skip
+    assert collected.returncode == 0 and (sweep / "summary.csv").is_file(), collected.stderr
+
+
+def test_confidence_interval_is_student_t_over_replicates():
+    metrics = pd.DataFrame({"aggregator": ["mv"] * 4, "accuracy": [0.7, 0.8, 0.75, 0.85], "campaign.redundancy": 3})
+    row = summarise(metrics).set_index("metric").loc["accuracy"]
+    half = 3.182446305284263 * pd.Series([0.7, 0.8, 0.75, 0.85]).std() / 2  # t(0.975, 3) * sd / sqrt(4)
+    assert row["mean"] == pytest.approx(0.775) and row["ci95_high"] - row["mean"] == pytest.approx(half)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("campaign.redundancy=0", "campaign.redundancy must be an integer >= 1, got 0"),
+        ("campaign.redundancy=50", "must be at most raters.n_raters = 20"),
+        ("+raters.archetypes.robot=1", "raters.archetypes must be one of"),
+        ("task.gold_fraction=1.5", "task.gold_fraction must be in [0.0, 1.0]"),
+        ("campaign.budget=0.001", "campaign.budget = 0.001 is too small to buy one answer"),
+        ("aggregators=[majority_vote,oracle]", "unknown aggregator 'oracle'; accepted values: dawid_skene,"),
+    ],
+)
+def test_bad_configuration_exits_with_a_clear_message(tmp_path, override, message):
+    done = _cli(*SMALL, override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
+    target = tmp_path / "metrics.csv"
+    target.write_text("finished before\n")
+
+    def crash(file):
+        file.write("half a tab")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, crash)
+    assert target.read_text() == "finished before\n"
+    assert list(tmp_path.iterdir()) == [target]
