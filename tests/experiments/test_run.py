@@ -148,3 +148,18 @@ def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
         atomic_write(target, crash)
     assert target.read_text() == "finished before\n"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_parallel_sweep_gives_the_same_rows_as_a_serial_one(tmp_path):
+    """Determinism under parallel sweeps: the joblib launcher's processes produce exactly the serial rows."""
+    sweep = [*SMALL, "campaign.redundancy=1,3", "aggregators=[majority_vote,dawid_skene]"]
+    serial = _cli("-m", *sweep, f"hydra.sweep.dir={tmp_path / 'serial'}", cwd=tmp_path)
+    parallel = _cli("-m", *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                    f"hydra.sweep.dir={tmp_path / 'parallel'}", cwd=tmp_path)  # fmt: skip
+    assert serial.returncode == 0 and parallel.returncode == 0, serial.stderr + parallel.stderr
+    columns = lambda table: table.drop(columns=["fit_seconds"]).sort_values(["run_dir", "aggregator"])  # noqa: E731
+    pd.testing.assert_frame_equal(
+        columns(load_metrics(tmp_path / "serial")).reset_index(drop=True),
+        columns(load_metrics(tmp_path / "parallel")).reset_index(drop=True),
+        check_exact=True,
+    )
