@@ -164,13 +164,16 @@ class RaterState:
     def take_time_factors(self, n: int) -> list[float]:
         """The next ``n`` per-answer time factors; blocks are drawn as needed, so the sequence does not depend on
         the page sizes."""
-        while self.next_factor + n > len(self.time_factors):
-            block = answer_time_factors(self.time_factor, self.noise_sd, self.rng.standard_normal(NOISE_BLOCK))
-            self.time_factors = self.time_factors[self.next_factor :] + block.tolist()
-            self.next_factor = 0
-        factors = self.time_factors[self.next_factor : self.next_factor + n]
-        self.next_factor += n
-        return factors
+        start = self.next_factor
+        end = start + n
+        if end > len(self.time_factors):
+            while end > len(self.time_factors):
+                block = answer_time_factors(self.time_factor, self.noise_sd, self.rng.standard_normal(NOISE_BLOCK))
+                self.time_factors = self.time_factors[start:] + block.tolist()
+                end -= start
+                start = 0
+        self.next_factor = end
+        return self.time_factors[start:end]
 
 
 class CampaignRun:
@@ -253,12 +256,7 @@ class CampaignRun:
             state.gold_seen += sum(1 for item in item_ids if item >= self.items.n_regular)
         self.ledger.commit_answers(n)
         log = self.log
-        log.page_worker.append(worker)
-        log.page_start.append(now)
-        log.page_time_on_task.append(state.time_on_task)
-        log.page_practice.append(state.practice)
-        log.page_training_minutes.append(state.trained_minutes)
-        log.page_size.append(n)
+        log.pages.append((worker, now, state.time_on_task, state.practice, state.trained_minutes, n))
         log.items.extend(item_ids)
         log.t_end.extend(ends)
         state.practice += n

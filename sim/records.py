@@ -21,12 +21,8 @@ class AnswerLog:
     and the end time. Labels are not drawn while simulating: nothing in the campaign's flow depends on them yet, so
     :func:`sim.campaign.draw_answers` draws them for all answers at once at the end (one vectorised pass)."""
 
-    page_worker: list[int] = field(default_factory=list)
-    page_start: list[float] = field(default_factory=list)
-    page_time_on_task: list[float] = field(default_factory=list)
-    page_practice: list[int] = field(default_factory=list)
-    page_training_minutes: list[float] = field(default_factory=list)
-    page_size: list[int] = field(default_factory=list)
+    # per page: (worker, start time, time on task at its start, practice at its start, training minutes, answers)
+    pages: list[tuple[int, float, float, int, float, int]] = field(default_factory=list)
     items: list[int] = field(default_factory=list)
     t_end: list[float] = field(default_factory=list)
 
@@ -49,22 +45,24 @@ class AnswerTimeline:
 
     @classmethod
     def from_log(cls, log: AnswerLog) -> AnswerTimeline:
-        size = np.asarray(log.page_size, dtype=np.int64)
+        pages = np.array(log.pages, dtype=np.float64).reshape(-1, 6)
+        worker, start, time_on_task, practice, training_minutes = pages[:, :5].T
+        size = pages[:, 5].astype(np.int64)
         first = np.cumsum(size) - size  # index of each page's first answer
         t_end = np.asarray(log.t_end, dtype=np.float64)
-        page_start = np.repeat(np.asarray(log.page_start, dtype=np.float64), size)
+        page_start = np.repeat(start, size)
         t_start = np.empty_like(t_end)
         t_start[1:] = t_end[:-1]
         t_start[first] = page_start[first]
         position = np.arange(t_end.shape[0]) - np.repeat(first, size)
         return cls(
             item=np.asarray(log.items, dtype=np.int64),
-            worker=np.repeat(np.asarray(log.page_worker, dtype=np.int64), size),
+            worker=np.repeat(worker.astype(np.int64), size),
             t_start=t_start,
             t_end=t_end,
-            practice=np.repeat(np.asarray(log.page_practice, dtype=np.int64), size) + position,
-            time_on_task=np.repeat(np.asarray(log.page_time_on_task, dtype=np.float64), size) + (t_start - page_start),
-            training_minutes=np.repeat(np.asarray(log.page_training_minutes, dtype=np.float64), size),
+            practice=np.repeat(practice.astype(np.int64), size) + position,
+            time_on_task=np.repeat(time_on_task, size) + (t_start - page_start),
+            training_minutes=np.repeat(training_minutes, size),
         )
 
 

@@ -22,6 +22,7 @@ class FixedRedundancy(AssignmentPolicy):
         self._remaining = [redundancy] * n_items
         # _find(i): the lowest item >= i with slots left (n_items when none is left)
         self._next_open = list(range(n_items + 1))
+        self._ids = list(range(n_items + 1))  # item ids, sliced to build pages and to test a block is all open
         self._cursor = [0] * n_raters
         self._open_slots = n_items * redundancy
 
@@ -35,22 +36,30 @@ class FixedRedundancy(AssignmentPolicy):
         return root
 
     def assign(self, rater: int, n: int) -> list[int]:
-        items: list[int] = []
         if n <= 0:
-            return items
+            return []
         next_open = self._next_open
         remaining = self._remaining
-        item = self._find(self._cursor[rater])
-        while item < self.n_items:
-            items.append(item)
-            remaining[item] -= 1
-            if remaining[item] == 0:
-                next_open[item] = item + 1
-            if len(items) == n:
-                break
-            item += 1
-            if next_open[item] != item:  # the common case, an open neighbour, needs no search
-                item = self._find(item)
+        first = self._find(self._cursor[rater])
+        last = first + n
+        if last <= self.n_items and next_open[first:last] == self._ids[first:last]:
+            # the common case: n consecutive open items; list slices do the work in C
+            left = [count - 1 for count in remaining[first:last]]
+            remaining[first:last] = left
+            if 0 in left:
+                for offset, count in enumerate(left):
+                    if count == 0:
+                        next_open[first + offset] = first + offset + 1
+            items = self._ids[first:last]
+        else:
+            items = []
+            item = first
+            while item < self.n_items and len(items) < n:
+                items.append(item)
+                remaining[item] -= 1
+                if remaining[item] == 0:
+                    next_open[item] = item + 1
+                item = self._find(item + 1)
         if items:
             self._cursor[rater] = items[-1] + 1
             self._open_slots -= len(items)
