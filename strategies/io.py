@@ -98,9 +98,7 @@ def _read_table(path: str | os.PathLike[str], format: str | None) -> tuple[Path,
     elif format not in accepted:
         raise AnswersError(f"unknown format {format!r} for {path}; accepted formats: {accepted}")
     if not path.is_file():
-        raise AnswersError(
-            f"answer file {path} does not exist" if not path.exists() else f"{path} is not a file"
-        )
+        raise AnswersError(f"answer file {path} does not exist" if not path.exists() else f"{path} is not a file")
     try:
         if format == "parquet":
             table = pd.read_parquet(path)
@@ -133,17 +131,13 @@ def _resolve_columns(
             if role not in roles:
                 raise AnswersError(f"columns maps {source!r} to {role!r}; the roles are {list(roles)}")
             if source not in found:
-                raise AnswersError(
-                    f"columns names {source!r}, which {path} does not have; found {list(found)}"
-                )
+                raise AnswersError(f"columns names {source!r}, which {path} does not have; found {list(found)}")
             mapping[str(source)] = role
     for role in roles:
         if role in mapping.values():
             continue
         names = synonyms[role]
-        candidates = [
-            column for column in found if _normalise(column) in names and str(column) not in mapping
-        ]
+        candidates = [column for column in found if _normalise(column) in names and str(column) not in mapping]
         candidates.sort(key=lambda column: names.index(_normalise(column)))
         if not candidates:
             raise AnswersError(
@@ -170,9 +164,7 @@ def _finish(path: Path, table: pd.DataFrame, mapping: dict[str, str], roles: Seq
             )
     renamed_note = {column: role for column, role in mapping.items() if column != role}
     if renamed_note:
-        logger.info(
-            "%s: read columns %s", path, ", ".join(f"{c!r} as {r!r}" for c, r in renamed_note.items())
-        )
+        logger.info("%s: read columns %s", path, ", ".join(f"{c!r} as {r!r}" for c, r in renamed_note.items()))
     data.attrs["column_mapping"] = dict(mapping)
     data.attrs["source"] = str(path)
     return data
@@ -217,9 +209,7 @@ def read_gold(
     data = _finish(path_, table, mapping, ("task", "label")).drop_duplicates()
     conflicting = data["task"][data["task"].duplicated()]
     if len(conflicting):
-        raise AnswersError(
-            f"{path_}: task(s) {conflicting.unique()[:5].tolist()} have more than one gold label"
-        )
+        raise AnswersError(f"{path_}: task(s) {conflicting.unique()[:5].tolist()} have more than one gold label")
     gold = data.set_index("task")["label"]
     gold.attrs = dict(data.attrs)
     return gold

@@ -24,12 +24,12 @@ def gold_accuracy(labels: pd.Series, gold: pd.Series) -> float:
 
 
 def evaluate(aggregator: Any, answers: pd.DataFrame, gold: pd.Series, **fit_kwargs: Any) -> Evaluation:
-    """Fit ``aggregator`` on ``answers`` (duck-typed: anything whose ``fit`` sets ``labels_``) and score it on ``gold``.
+    """Score ``aggregator.fit_predict(answers, **fit_kwargs)`` on ``gold``; only that call is timed.
 
-    The answers are passed as they are; only ``fit`` is timed.
+    Duck-typed: ``fit_predict`` is the one entry point every crowd-kit classification aggregator shares (crowd-kit's
+    ``Wawa``, ``ZeroBasedSkill`` and ``GoldMajorityVote`` set ``labels_`` only in ``predict``, not in ``fit``).
     """
     start = time.perf_counter()
-    fitted = aggregator.fit(answers, **fit_kwargs)
+    labels = aggregator.fit_predict(answers, **fit_kwargs)
     seconds = time.perf_counter() - start
-    labels = (fitted if fitted is not None else aggregator).labels_
     return Evaluation(accuracy=gold_accuracy(labels, gold), n_gold=len(gold), fit_seconds=seconds)

