@@ -5,7 +5,8 @@
 Reads every ``metrics.csv`` below the directory (jobs that did not finish have none and are skipped), groups rows by
 the config values that vary across them plus the aggregator, and writes ``summary.csv`` (long format: one row per
 design, aggregator and metric with mean, standard deviation, n and the t-based 95% interval; the interval is left
-empty with fewer than two replicates) beside printing a wide view of the main metrics.
+empty with fewer than two replicates), prints a wide view of the main metrics, and plots accuracy and spend against
+the swept design value (``accuracy.png``, ``spend.png``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.plots import plot_metric
 from experiments.storage import write_csv
 
 METRICS: tuple[str, ...] = (
@@ -98,7 +100,21 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(wide_view(summary).to_string(index=False))
     print(f"\n{len(metrics)} rows from {metrics['run_dir'].nunique()} runs -> {out}")
+    for path in plot_sweep(summary, design_columns(metrics), out.parent):
+        print(f"plot -> {path}")
     return 0
+
+
+def plot_sweep(summary: pd.DataFrame, varying: list[str], folder: Path) -> list[Path]:
+    """Accuracy and spend against the numeric design value with the most levels (panels by a second one with at most
+    four levels); nothing when no numeric design value varies."""
+    numeric = [c for c in varying if pd.api.types.is_numeric_dtype(summary[c])]
+    if not numeric:
+        return []
+    x = max(numeric, key=lambda column: summary[column].nunique())
+    others = [c for c in varying if c != x and summary[c].nunique() <= 4]
+    panel = others[0] if others else None
+    return [plot_metric(summary, metric, x, folder / f"{metric}.png", panel) for metric in ("accuracy", "spend")]
 
 
 if __name__ == "__main__":

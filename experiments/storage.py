@@ -13,13 +13,13 @@ from typing import IO, Any
 import pandas as pd
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[str]], Any]) -> Path:
-    """Call ``write(file)`` on a temporary text file beside ``path``, then rename it to ``path``."""
+def atomic_write(path: str | Path, write: Callable[[IO[Any]], Any], binary: bool = False) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path`` (text, or bytes if ``binary``), then rename it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+        with os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())

@@ -109,6 +109,7 @@ def test_multirun_matches_single_runs_and_collects_into_a_tidy_table(tmp_path):
     collected = subprocess.run([sys.executable, "-m", "experiments.collect", str(sweep)], capture_output=True,
                                text=True, cwd=ROOT)  # fmt: skip
     assert collected.returncode == 0 and (sweep / "summary.csv").is_file(), collected.stderr
+    assert (sweep / "accuracy.png").stat().st_size > 1000 and (sweep / "spend.png").is_file()
 
 
 def test_confidence_interval_is_student_t_over_replicates():
