@@ -225,8 +225,8 @@ class CampaignRun:
     def page(self, worker: int, now: float, state: RaterState) -> float | None:
         """Assign, time and pay for one page of answers; returns its end time, or None if the rater gets no more work.
 
-        Gold questions come at the rate ``gold_fraction`` exactly (a credit that accrues per answer), at the end of a
-        page, one gold question less than the page so that every page holds regular work.
+        Gold questions come at the rate ``gold_fraction`` exactly (a credit of ``gold_fraction`` accrues per answer
+        and each gold question spends one), at the end of the page. A rater with no regular work left gets no gold.
         """
         wanted = self.ledger.affordable(self.campaign.page_size)
         if wanted == 0:
@@ -234,11 +234,11 @@ class CampaignRun:
         n_gold = 0
         if self.design.gold_fraction > 0:
             state.gold_credit += wanted * self.design.gold_fraction
-            n_gold = min(int(state.gold_credit), wanted - 1, len(state.gold_order) - state.gold_seen)
-            state.gold_credit -= n_gold
-        item_ids = self.policy.assign(worker, wanted - n_gold)
-        if not item_ids:
+            n_gold = min(int(state.gold_credit), wanted, len(state.gold_order) - state.gold_seen)
+        item_ids = self.policy.assign(worker, wanted - n_gold) if wanted > n_gold else []
+        if not item_ids and (n_gold == 0 or self.policy.complete):
             return None
+        state.gold_credit -= n_gold
         if n_gold:
             gold = state.gold_order[state.gold_seen : state.gold_seen + n_gold]
             item_ids += [self.items.n_regular + g for g in gold]

@@ -238,3 +238,24 @@ def test_training_removes_the_comprehension_penalty_and_is_paid():
 def test_bad_configuration_gets_a_clear_error(build, message):
     with pytest.raises(ConfigError, match=message):
         build()
+
+
+@pytest.mark.parametrize("page_size", [1, 10])
+def test_gold_questions_come_at_the_configured_rate(page_size):
+    design = TaskDesign(n_items=2000, gold_fraction=0.1, n_gold=200)
+    result = simulate(design, RaterPopulation(n_raters=20, sessions=50), Campaign(redundancy=3, page_size=page_size))
+    answers = result.answers
+    assert answers["is_gold"].mean() == pytest.approx(0.1, abs=0.01)
+    assert (answers.loc[answers["is_gold"], "task"] >= 2000).all()
+    assert result.ledger["stop_reason"] == "complete"
+
+
+def test_poisson_arrivals_spread_raters_at_the_configured_rate():
+    result = simulate(TaskDesign(n_items=200), RaterPopulation(n_raters=400),
+                      Campaign(redundancy=1, arrival="poisson", arrival_rate_per_hour=120.0), seed=9)  # fmt: skip
+    arrivals = result.raters["arrival_hours"].to_numpy()
+    assert np.all(np.diff(arrivals) > 0)
+    gaps = np.diff(arrivals, prepend=0.0)
+    assert gaps.mean() == pytest.approx(1 / 120, rel=0.15)  # 400 exponential gaps: sd of the mean 5%
+    first_answer = result.answers.groupby("worker")["t_start"].min() / 3600
+    assert (first_answer.to_numpy() >= arrivals[first_answer.index] - 1e-12).all()
