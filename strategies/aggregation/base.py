@@ -103,7 +103,8 @@ def _codes(values: pd.Series, column: str, categories: Iterable[Hashable] | None
         try:
             codes, uniques = _factorize_sorted(values)
         except TypeError as error:
-            raise AnswersError(f"column {column!r} mixes types that cannot be ordered (e.g. ints and strings)") from error
+            message = f"column {column!r} mixes types that cannot be ordered (e.g. ints and strings)"
+            raise AnswersError(message) from error
         return codes.astype(np.int64, copy=False), pd.Index(uniques, name=column)
     index = pd.Index(list(categories), name=column)
     if declared_by_dtype:
@@ -253,4 +254,18 @@ def log_posteriors(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     probas = np.exp(log_joint - row_max[:, None])
     totals = probas @ np.ones(n_labels)
     probas /= totals[:, None]
+    return probas, row_max + np.log(totals)
+
+
+def log_posteriors_class_major(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`log_posteriors` for a class-major ``(..., n_labels, n_tasks)`` array, normalising over axis -2.
+
+    Each class is one contiguous row, so the max, exp and sum are a few full-speed passes; ``log_joint`` is
+    overwritten by the posteriors, which are returned with each task's log marginal likelihood ``(..., n_tasks)``.
+    """
+    row_max = log_joint.max(axis=-2)
+    log_joint -= row_max[..., None, :]
+    probas = np.exp(log_joint, out=log_joint)
+    totals = probas.sum(axis=-2)
+    probas /= totals[..., None, :]
     return probas, row_max + np.log(totals)

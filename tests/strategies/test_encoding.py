@@ -1,0 +1,48 @@
+"""The fast encoding in base.py gives exactly pandas' ``factorize(sort=True)`` codes and uniques, for every id type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from strategies.aggregation.base import encode_answers
+
+rng = np.random.default_rng(0)
+COLUMNS = {
+    "int64": pd.Series(rng.integers(-5, 50, 300)),
+    "int32": pd.Series(rng.integers(0, 50, 300).astype(np.int32)),
+    "int8 full range": pd.Series(np.array([-128, 127, 0, -128], dtype=np.int8)),
+    "uint8": pd.Series(rng.integers(0, 250, 300).astype(np.uint8)),
+    "uint64 beyond int64": pd.Series(np.array([2**64 - 1, 0, 5, 2**63], dtype=np.uint64)),
+    "int64 sparse": pd.Series(rng.integers(0, 10**12, 3000)),
+    "int64 extremes": pd.Series(np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, 0])),
+    "nullable Int64": pd.Series([3, 1, 2, 3], dtype="Int64"),
+    "float": pd.Series([2.5, 1.0, 2.5, -3.0]),
+    "bool": pd.Series([True, False, True]),
+    "str": pd.Series(rng.integers(0, 500, 3000)).map("w{}".format),
+    "object str": pd.Series(rng.integers(0, 500, 3000)).map("w{}".format).astype(object),
+    "object int": pd.Series([3, 1, 2, 3], dtype=object),
+    "mixed int and str": pd.Series([1, "a", 2, "b", 1], dtype=object),
+    "tuples": pd.Series([(1, 2), (0, 1), (1, 2)], dtype=object),
+    "datetime": pd.Series(pd.to_datetime(["2021-01-01", "2020-01-01", "2021-01-01"])),
+}
+
+
+@pytest.mark.parametrize("column", list(COLUMNS), ids=list(COLUMNS))
+def test_codes_match_pandas_sorted_factorize(column):
+    values = COLUMNS[column].reset_index(drop=True)
+    answers = pd.DataFrame({"task": values, "worker": values, "label": values})
+    encoded = encode_answers(answers)
+    codes, uniques = pd.factorize(values, sort=True)
+    for role in ("task", "worker", "label"):
+        np.testing.assert_array_equal(getattr(encoded, role), codes)
+        assert getattr(encoded, role).dtype == np.int64
+    pd.testing.assert_index_equal(encoded.tasks, pd.Index(uniques, name="task"), exact=True)
+
+
+def test_categorical_codes_follow_the_declared_categories():
+    labels = pd.Categorical(["b", "a", "b"], categories=["c", "b", "a"])
+    encoded = encode_answers(pd.DataFrame({"task": [1, 2, 3], "worker": [1, 1, 1], "label": labels}))
+    assert list(encoded.labels) == ["c", "b", "a"]
+    np.testing.assert_array_equal(encoded.label, [1, 2, 1])
