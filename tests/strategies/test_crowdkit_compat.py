@@ -1,8 +1,8 @@
 """Ours and crowd-kit's are interchangeable: same class names, near-same labels on real data, and a crowd-kit object
 passes through our evaluation helper and the interface checks of our contract.
 
-Runs where crowd-kit 1.4.2 is installed, skipped elsewhere:
-``/work/venv-ck/bin/python -m pytest tests/strategies/test_crowdkit_compat.py``.
+Runs where crowd-kit 1.4.2 is installed (the ``compare`` extra, which CI installs in a second environment), skipped
+elsewhere: ``pip install -e ".[test,compare]" && python -m pytest tests/strategies/test_crowdkit_compat.py``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ AGREEMENT = [
     ("GoldMajorityVote", "dog", 0.98), ("DawidSkene", "dog", 0.99), ("OneCoinDawidSkene", "dog", 0.98),
     ("GLAD", "dog", 0.97), ("MACE", "dog", 0.97), ("KOS", "rte", 0.97),
 ]  # fmt: skip
-FIT_KWARGS = {"GoldMajorityVote": lambda answers, gold: {"true_labels": gold.iloc[::5]}}
+# crowd-kit's GoldMajorityVote raises for a worker without gold answers, so both get the gold of every task
+FIT_KWARGS = {"GoldMajorityVote": lambda answers, gold: {"true_labels": gold}}
 INTERFACE_CHECKS = [
     check_fit_output,
     check_row_order_invariance,
@@ -39,7 +40,7 @@ INTERFACE_CHECKS = [
     check_accuracy_beats_chance,
 ]
 
-# Where crowd-kit 1.4.2 itself departs from the contract (found by these checks; strict, so a fix is noticed).
+# Where crowd-kit 1.4.2 itself departs from our contract (found by these checks), marked as expected failures.
 CROWDKIT_DEPARTURES: dict[tuple[str, str], str] = {
     **{
         (name, check.__name__): f"crowd-kit's {name}.fit sets skills_ only; labels_ appear in predict/fit_predict"
@@ -47,6 +48,7 @@ CROWDKIT_DEPARTURES: dict[tuple[str, str], str] = {
         for check in INTERFACE_CHECKS
     },
     ("KOS", "check_single_task"): "crowd-kit's KOS raises KeyError on a table with one task",
+    ("MACE", "check_row_order_invariance"): "crowd-kit's MACE draws its random initialisation in row order",
 }
 
 
@@ -56,6 +58,7 @@ def both(name: str) -> tuple[type, type]:
     return getattr(ours, name), getattr(crowdkit, name)
 
 
+@pytest.mark.slow  # crowd-kit's own fits take about two minutes in all
 @pytest.mark.parametrize(("name", "dataset", "least_agreement"), AGREEMENT, ids=[row[0] for row in AGREEMENT])
 def test_same_labels_as_crowdkit_on_real_data(name, dataset, least_agreement, load_real_dataset):
     answers, gold = load_real_dataset(dataset)
@@ -72,7 +75,10 @@ def test_same_labels_as_crowdkit_on_real_data(name, dataset, least_agreement, lo
 
 
 @pytest.mark.parametrize("check", INTERFACE_CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("name", [row[0] for row in AGREEMENT])
+@pytest.mark.parametrize(
+    "name",  # crowd-kit's MACE takes over a minute on these small tables
+    [pytest.param(row[0], marks=[pytest.mark.slow] if row[0] == "MACE" else []) for row in AGREEMENT],
+)
 def test_crowdkit_objects_pass_our_interface_checks(name, check):
     """Code written against our contract accepts crowd-kit's aggregators (duck typing)."""
     _, their_class = both(name)
