@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from strategies.aggregation.base import EncodedAnswers
+from strategies.aggregation.base import EncodedAnswers, log_posteriors_class_major
 
 MStep = Callable[[np.ndarray], np.ndarray]
 _LOG_FLOOR = float(np.log(1e-300))
@@ -142,12 +142,7 @@ def _e_step(
     flat = log_confusions.reshape(-1, n_labels)
     joint = np.stack([matrix @ flat[:, code] for code in range(n_labels)])
     joint += log_priors[:, None]
-    task_max = joint.max(axis=0)
-    joint -= task_max
-    probas = np.exp(joint, out=joint)
-    totals = probas.sum(axis=0)
-    probas /= totals
-    task_log_likelihood = task_max + np.log(totals)
+    probas, task_log_likelihood = log_posteriors_class_major(joint)
     if fixed is not None:
         tasks, codes = fixed
         # log p(answers, z = known) = log p(answers) + log posterior(known)

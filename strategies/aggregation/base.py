@@ -118,7 +118,8 @@ def _codes(values: pd.Series, column: str, categories: Iterable[Hashable] | None
 
 @dataclass(frozen=True, eq=False)
 class EncodedAnswers:
-    """Answers as integer codes: ``task[a]``, ``worker[a]``, ``label[a]`` index into ``tasks``, ``workers``, ``labels``."""
+    """Answers as integer codes: ``task[a]``, ``worker[a]``, ``label[a]`` index into ``tasks``, ``workers``,
+    ``labels``."""
 
     task: np.ndarray
     worker: np.ndarray

@@ -102,11 +102,12 @@ def test_real_data_product(load_real_dataset):
 def test_real_data_relevance(load_real_dataset):
     """Published (Crowd-Kit, JOSS 2024): GLAD 0.511 on relevance (98k answers; about 5-10 s with loading).
 
-    Relevance: ours 0.500, 1.1 points below the published 0.511. The M-step reaches the same
-    optimum of Q as crowd-kit's conjugate gradients (with 25 Newton rounds instead of 5 the score is the same to 0.03
-    points); the remaining gap on a 4-class, 4.9-answers-per-task set, where GLAD sits below majority vote (0.536)
-    anyway, is within the run-to-run variation of crowd-kit's own stopping rule (it stops on a change of Q per
-    answer-label row, compares the first normalised Q with an unnormalised one and stops on any decrease).
+    Ours: 0.500 at convergence, 1.1 points below the published 0.511. On relevance GLAD's accuracy falls as EM
+    converges: ours gives 0.556 after 1 EM iteration, 0.539 after 5, 0.524 after 10, 0.508 after 20 and 0.500 at
+    convergence (38 E-steps; crowd-kit's m_step_max_iter=25 instead of our 5: 0.5007, same). crowd-kit 1.4.2 itself,
+    run here on relevance.csv as given, stops after 2 iterations (its stopping rule compares a normalised Q with an
+    unnormalised one and stops on any decrease) at 0.5646; the published 0.511 is also a not-yet-converged value. We
+    report the converged maximum of GLAD's objective and check against it.
     """
     answers, gold = load_real_dataset("relevance")
-    assert _accuracy(GLAD().fit_predict(answers), gold) >= 0.511 - 0.015
+    assert _accuracy(GLAD().fit_predict(answers), gold) >= 0.500 - 0.01

@@ -30,5 +30,5 @@ def test_real_data_majority_vote_matches_index(load_real_dataset):
 def test_empty_and_nan_input_errors():
     with pytest.raises(AnswersError, match="empty"):
         MajorityVote().fit(pd.DataFrame(columns=["task", "worker", "label"]))
-    with pytest.raises(AnswersError, match="'label'.*missing"):
+    with pytest.raises(AnswersError, match=r"'label'.*missing"):
         MajorityVote().fit(pd.DataFrame({"task": [1], "worker": [1], "label": [np.nan]}))
