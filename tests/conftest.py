@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -40,3 +41,23 @@ def toy_answers() -> pd.DataFrame:
         ],
         columns=["task", "worker", "label"],
     )  # fmt: skip
+
+
+def _follower_and_spammer(seed: int = 0, n_tasks: int = 150) -> tuple[pd.DataFrame, np.ndarray]:
+    """Three classes; five workers right 85% of the time, one who always gives the true label, one uniform spammer."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(3, size=n_tasks)
+    rows = []
+    for task, true in enumerate(truth):
+        for worker in range(5):
+            right = rng.random() < 0.85
+            rows.append((task, f"good{worker}", true if right else (true + rng.integers(1, 3)) % 3))
+        rows.append((task, "follower", true))
+        rows.append((task, "random", rng.integers(3)))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), truth
+
+
+@pytest.fixture
+def follower_and_spammer():
+    """``(seed=0, n_tasks=150) -> (answers, truth in task order)``: a population whose skills a model must separate."""
+    return _follower_and_spammer

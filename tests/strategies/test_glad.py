@@ -5,24 +5,7 @@ import pandas as pd
 import pytest
 
 from strategies.aggregation import GLAD
-
-
-def _accuracy(labels: pd.Series, gold: pd.Series) -> float:
-    return float((labels.reindex(gold.index) == gold).mean())
-
-
-def _population(seed: int = 0, n_tasks: int = 150) -> tuple[pd.DataFrame, np.ndarray]:
-    """Three classes; five workers right 85% of the time, one who always gives the true label, one uniform spammer."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(3, size=n_tasks)
-    rows = []
-    for task, true in enumerate(truth):
-        for worker in range(5):
-            right = rng.random() < 0.85
-            rows.append((task, f"good{worker}", true if right else (true + rng.integers(1, 3)) % 3))
-        rows.append((task, "follower", true))
-        rows.append((task, "random", rng.integers(3)))
-    return pd.DataFrame(rows, columns=["task", "worker", "label"]), truth
+from strategies.aggregation.scoring import gold_accuracy
 
 
 def test_toy_labels_and_shapes(toy_answers):
@@ -51,8 +34,8 @@ def test_posteriors_follow_the_model_formula(toy_answers):
         assert glad.probas_.loc[task].to_numpy() == pytest.approx(expected, rel=1e-9)
 
 
-def test_objective_never_decreases_and_reliable_worker_outranks_spammer():
-    answers, truth = _population()
+def test_objective_never_decreases_and_reliable_worker_outranks_spammer(follower_and_spammer):
+    answers, truth = follower_and_spammer()
     glad = GLAD(tol=0.0, n_iter=30).fit(answers)
     assert np.all(np.diff(glad.loss_history_) >= -1e-9)
     assert glad.alphas_["follower"] > glad.alphas_[[f"good{w}" for w in range(5)]].max()
@@ -95,7 +78,7 @@ def test_declared_class_nobody_chose_gets_a_column():
 def test_real_data_product(load_real_dataset):
     """Published (Crowd-Kit, JOSS 2024): GLAD 0.928 on product; ours 0.928."""
     answers, gold = load_real_dataset("product")
-    assert _accuracy(GLAD().fit_predict(answers), gold) >= 0.928 - 0.01
+    assert gold_accuracy(GLAD().fit_predict(answers), gold) >= 0.928 - 0.01
 
 
 @pytest.mark.slow
@@ -110,4 +93,4 @@ def test_real_data_relevance(load_real_dataset):
     report the converged maximum of GLAD's objective and check against it.
     """
     answers, gold = load_real_dataset("relevance")
-    assert _accuracy(GLAD().fit_predict(answers), gold) >= 0.500 - 0.01
+    assert gold_accuracy(GLAD().fit_predict(answers), gold) >= 0.500 - 0.01

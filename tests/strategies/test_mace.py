@@ -5,24 +5,7 @@ import pandas as pd
 import pytest
 
 from strategies.aggregation import MACE
-
-
-def _accuracy(labels: pd.Series, gold: pd.Series) -> float:
-    return float((labels.reindex(gold.index) == gold).mean())
-
-
-def _population(seed: int = 0, n_tasks: int = 150) -> tuple[pd.DataFrame, np.ndarray]:
-    """Three classes; five workers right 85% of the time, one who always gives the true label, one uniform spammer."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(3, size=n_tasks)
-    rows = []
-    for task, true in enumerate(truth):
-        for worker in range(5):
-            right = rng.random() < 0.85
-            rows.append((task, f"good{worker}", true if right else (true + rng.integers(1, 3)) % 3))
-        rows.append((task, "follower", true))
-        rows.append((task, "random", rng.integers(3)))
-    return pd.DataFrame(rows, columns=["task", "worker", "label"]), truth
+from strategies.aggregation.scoring import gold_accuracy
 
 
 def test_toy_labels_and_shapes(toy_answers):
@@ -67,8 +50,8 @@ def test_posteriors_follow_the_model_formula(toy_answers, method):
 
 
 @pytest.mark.parametrize("method", ["em", "vb"])
-def test_spammer_gets_low_skill_and_follower_high(method):
-    answers, truth = _population()
+def test_spammer_gets_low_skill_and_follower_high(method, follower_and_spammer):
+    answers, truth = follower_and_spammer()
     mace = MACE(method=method).fit(answers)
     assert mace.skills_["follower"] > 0.95
     assert mace.skills_["follower"] > mace.skills_["random"]
@@ -76,10 +59,10 @@ def test_spammer_gets_low_skill_and_follower_high(method):
     assert (mace.labels_.sort_index().to_numpy() == truth).mean() > 0.97
 
 
-def test_short_restarts_then_best_run_to_convergence():
+def test_short_restarts_then_best_run_to_convergence(follower_and_spammer):
     """The kept run is continued to convergence: with tol=0 its history has n_iter + 1 E-steps whatever restart_iter,
     and a single restart gives the same fit whether it is cut into a short restart plus a continuation or not."""
-    answers, _ = _population(seed=2)
+    answers, _ = follower_and_spammer(seed=2)
     short = MACE(n_restarts=1, restart_iter=3, n_iter=20, tol=0.0).fit(answers)
     full = MACE(n_restarts=1, restart_iter=20, n_iter=20, tol=0.0).fit(answers)
     assert len(short.loss_history_) == len(full.loss_history_) == 21
@@ -88,8 +71,8 @@ def test_short_restarts_then_best_run_to_convergence():
     assert len(several.loss_history_) == 21
 
 
-def test_em_likelihood_never_decreases_and_restarts_are_reproducible():
-    answers, _ = _population(seed=1)
+def test_em_likelihood_never_decreases_and_restarts_are_reproducible(follower_and_spammer):
+    answers, _ = follower_and_spammer(seed=1)
     mace = MACE(method="em", smoothing=0.0, n_iter=40, tol=0.0, n_restarts=3, random_state=5).fit(answers)
     assert np.all(np.diff(mace.loss_history_) >= -1e-12)  # plain EM (no smoothing) is monotone in the likelihood
     assert math.isclose(mace.log_marginal_likelihood_, mace.loss_history_[-1] * len(answers))
@@ -134,10 +117,10 @@ def test_real_data_product(load_real_dataset):
     """
     answers, gold = load_real_dataset("product")
     learned = MACE().fit(answers)
-    assert _accuracy(learned.labels_, gold) >= 0.929 - 0.01
+    assert gold_accuracy(learned.labels_, gold) >= 0.929 - 0.01
     assert 0.85 < learned.priors_[0] < 0.95  # product's gold is 88% class 0 (gold covers a sample of the tasks)
     for method in ("vb", "em"):
-        assert _accuracy(MACE(method=method, class_prior="uniform").fit_predict(answers), gold) >= 0.828 - 0.01
+        assert gold_accuracy(MACE(method=method, class_prior="uniform").fit_predict(answers), gold) >= 0.828 - 0.01
 
 
 @pytest.mark.slow
@@ -152,8 +135,8 @@ def test_real_data_relevance(load_real_dataset):
     sorted by worker; synthetic data: 99.5% identical labels) and beats majority vote here.
     """
     answers, gold = load_real_dataset("relevance")
-    assert _accuracy(MACE().fit_predict(answers), gold) >= 0.61
-    assert _accuracy(MACE(class_prior="uniform").fit_predict(answers), gold) >= 0.60
+    assert gold_accuracy(MACE().fit_predict(answers), gold) >= 0.61
+    assert gold_accuracy(MACE(class_prior="uniform").fit_predict(answers), gold) >= 0.60
 
 
 @pytest.mark.slow
@@ -162,8 +145,8 @@ def test_class_prior_learned_against_uniform(dataset, load_real_dataset):
     """The figures quoted in MACE's docstring: the learned class prior never costs more than 1.5 points on these
     sets (web: 0.826 vs 0.838), and gains 10 on product."""
     answers, gold = load_real_dataset(dataset)
-    learned = _accuracy(MACE().fit_predict(answers), gold)
-    uniform = _accuracy(MACE(class_prior="uniform").fit_predict(answers), gold)
+    learned = gold_accuracy(MACE().fit_predict(answers), gold)
+    uniform = gold_accuracy(MACE(class_prior="uniform").fit_predict(answers), gold)
     print(f"MACE on {dataset}: learned prior {learned:.4f}, uniform prior {uniform:.4f}")
     assert learned >= uniform - 0.015
 
