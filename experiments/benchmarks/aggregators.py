@@ -2,6 +2,7 @@
 
     python -m experiments.benchmarks.aggregators [--n-tasks 100000 --answers-per-task 5 --n-workers 2000
         --n-classes 3 --seed 0 --methods DawidSkene GLAD ... --crowdkit-max-tasks 10000 --dawid-skene-10m]
+    python -m experiments.benchmarks.aggregators --pairwise [--n-items 1000 --n-comparisons 200000]
 
 The data: each task has a uniform true class and ``answers-per-task`` distinct workers; worker accuracy is uniform
 in [0.55, 0.95] and a wrong answer is uniform over the other classes. For each method the script prints the time
@@ -13,6 +14,12 @@ the speed-up (crowd-kit seconds / ours) and the accuracy difference (ours - crow
 slowest methods (GLAD, MACE, ZeroBasedSkill) ``--crowdkit-max-tasks`` limits the comparison to the first tasks;
 ours is then also run on that subsample and the ratios compare like with like.
 
+``--pairwise`` benchmarks BradleyTerry instead: ``--n-comparisons`` comparisons of uniformly drawn distinct pairs
+of ``--n-items`` items whose log-strengths are normal with s.d. 1.5, the winner drawn from the Bradley-Terry model.
+Per fit (ours with Newman's and with the MM update, crowd-kit's when installed): seconds, iterations, the
+log-likelihood of the data at the fitted scores (no prior: higher is a better fit) and the Spearman correlation of
+the scores with the true strengths.
+
 The table is printed and written to ``--output`` (CSV, written to a temporary file and moved into place).
 """
 
@@ -21,9 +28,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import os
 import resource
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -33,6 +38,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+
+from experiments.storage import write_csv
 
 METHODS: tuple[str, ...] = (
     "MajorityVote", "GoldMajorityVote", "Wawa", "ZeroBasedSkill", "DawidSkene", "OneCoinDawidSkene", "GLAD",
@@ -41,6 +49,7 @@ METHODS: tuple[str, ...] = (
 CROWDKIT_SLOW = frozenset({"GLAD", "MACE", "ZeroBasedSkill"})
 BINARY_ONLY = frozenset({"KOS"})
 GOLD_SHARE = 0.1  # GoldMajorityVote sees the truth of this share of tasks
+DEFAULT_OUTPUT = Path("results/benchmarks/aggregators.csv")
 
 
 @dataclass(frozen=True)
@@ -202,17 +211,51 @@ def dawid_skene_10m(seed: int, n_workers: int, n_classes: int) -> pd.DataFrame:
     )
 
 
-def write_csv_atomically(table: pd.DataFrame, path: Path) -> None:
-    """Write to a temporary file beside ``path`` and move it into place, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            table.to_csv(stream, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def synthetic_comparisons(
+    n_items: int, n_comparisons: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """(comparisons with columns worker, left, right, label; true log-strengths by item code)."""
+    strength = rng.normal(0.0, 1.5, n_items)
+    left = rng.integers(n_items, size=n_comparisons)
+    right = (left + rng.integers(1, n_items, size=n_comparisons)) % n_items
+    left_wins = rng.random(n_comparisons) < 1.0 / (1.0 + np.exp(strength[right] - strength[left]))
+    frame = pd.DataFrame({"worker": rng.integers(100, size=n_comparisons), "left": left, "right": right,
+                          "label": np.where(left_wins, left, right)})  # fmt: skip
+    return frame, strength
+
+
+def pairwise_benchmark(n_items: int, n_comparisons: int, seed: int, repeats: int) -> pd.DataFrame:
+    """BradleyTerry with each update, and crowd-kit's where importable: seconds, iterations, fit and rank quality."""
+    comparisons, strength = synthetic_comparisons(n_items, n_comparisons, np.random.default_rng(seed))
+    winner = comparisons["label"].to_numpy()
+    loser = np.where(winner == comparisons["left"].to_numpy(), comparisons["right"], comparisons["left"])
+    ours = importlib.import_module("strategies.aggregation").BradleyTerry
+    crowdkit = crowdkit_module()
+    candidates: list[tuple[str, Callable[[], Any], int]] = [
+        ("BradleyTerry(method='newman')", lambda: ours(), repeats),
+        ("BradleyTerry(method='mm')", lambda: ours(method="mm", n_iter=100_000), 1),
+    ]
+    if crowdkit is not None:
+        candidates.append(("crowd-kit BradleyTerry(n_iter=100)", lambda: crowdkit.BradleyTerry(n_iter=100), 1))
+    records = []
+    for name, make, n_runs in candidates:
+        best, model = np.inf, None
+        for _ in range(n_runs):
+            model = make()
+            gc.collect()
+            start = time.perf_counter()
+            model.fit(comparisons)
+            best = min(best, time.perf_counter() - start)
+        scores = model.scores_.reindex(range(n_items)).to_numpy(dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_likelihood = float(np.sum(np.log(scores[winner]) - np.log(scores[winner] + scores[loser])))
+        records.append({"method": name, "n_items": n_items, "n_comparisons": n_comparisons, "seconds": best,
+                        "iterations": getattr(model, "n_iter_", None), "log_likelihood": log_likelihood,
+                        "spearman": float(stats.spearmanr(scores, strength)[0])})  # fmt: skip
+        print(f"{name}: {best:.3f} s", flush=True)
+    table = pd.DataFrame.from_records(records)
+    table["iterations"] = table["iterations"].astype("Int64")
+    return table
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -232,12 +275,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc run (it slows the fit)")
     parser.add_argument("--dawid-skene-10m", action="store_true", help="also fit DawidSkene on 10M answers")
-    parser.add_argument("--output", type=Path, default=Path("results/benchmarks/aggregators.csv"))
+    parser.add_argument("--pairwise", action="store_true", help="benchmark BradleyTerry on pairwise comparisons")
+    parser.add_argument("--n-items", type=int, default=1_000, help="with --pairwise")
+    parser.add_argument("--n-comparisons", type=int, default=200_000, help="with --pairwise")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     args = parse_args(argv)
+    if args.pairwise:
+        table = pairwise_benchmark(args.n_items, args.n_comparisons, args.seed, args.repeats)
+        print(table.to_string(index=False, float_format=lambda value: f"{value:.6g}"))
+        output = args.output.with_name("bradley_terry.csv") if args.output == DEFAULT_OUTPUT else args.output
+        write_csv(table, output)
+        print(f"written to {output}")
+        return table
     data = synthetic_answers(
         args.n_tasks, args.answers_per_task, args.n_workers, args.n_classes, np.random.default_rng(args.seed)
     )
@@ -256,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda value: f"{value:.4g}"))
     print("peak_mb: tracemalloc peak of one fit (Python + NumPy allocations); peak_rss_mb: the process's peak RSS")
-    write_csv_atomically(table, args.output)
+    write_csv(table, args.output)
     print(f"written to {args.output}")
     return table
 
