@@ -71,8 +71,8 @@ class BradleyTerry:
     data, while the relative level of two components that were never compared only reflects the (weak) prior,
     so compare such items with care. The objective is then the log-posterior under this prior; the estimate
     approaches the MLE as :math:`a \to 0`. ``pseudo_count=0`` gives the plain MLE and requires every item to
-    win and to lose at least once (else ``ValueError``); the scale is then fixed by scaling the scores to sum to one after
-    every step, which leaves :math:`\ell` unchanged.
+    win and to lose at least once (else ``ValueError``); the scale is then fixed by scaling the scores to sum to
+    one after every step, which leaves :math:`\ell` unchanged.
 
     Stopping rule: stop after the first iteration in which no score changes by more than ``tol`` relative to
     its previous value, :math:`\max_i |p_i^{new} - p_i| / p_i < \mathrm{tol}`, or after ``n_iter`` iterations.

@@ -109,14 +109,24 @@ def simulate_dawid_skene(seed: int, n_tasks=2000, n_workers=30, per_task=10, n_c
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_close_to_bayes_oracle_on_simulated_data(seed):
-    """Acceptance line: within 0.5 point of the Bayes posterior computed with the true confusions and
-    priors."""
+    """Acceptance line: within 0.5 point of the oracle vote weighted by each worker's true log-odds
+    log(a (K - 1) / (1 - a)), a the worker's true accuracy, and of the stronger Bayes oracle (the posterior under
+    the true confusions and priors). Measured: Bayes 0.9795 / 0.9890 / 0.9920, Dawid-Skene 0.9775 / 0.9890 /
+    0.9910 for seeds 0 / 1 / 2."""
     answers, truth, confusions, priors = simulate_dawid_skene(seed)
+    n_classes = priors.size
     log_posterior = np.tile(np.log(priors), (truth.size, 1))
     np.add.at(log_posterior, answers.task.to_numpy(), np.log(confusions[answers.worker, answers.label, :]))
-    oracle = (log_posterior.argmax(axis=1) == truth).mean()
+    bayes = (log_posterior.argmax(axis=1) == truth).mean()
+    accuracy = np.einsum("wcc,c->w", confusions, priors)  # P(answer = true class) per worker
+    weight = np.log(accuracy * (n_classes - 1) / (1 - accuracy))
+    votes = np.zeros((truth.size, n_classes))
+    np.add.at(votes, (answers.task.to_numpy(), answers.label.to_numpy()), weight[answers.worker])
+    log_odds_vote = (votes.argmax(axis=1) == truth).mean()
     ds = DawidSkene().fit(answers)
-    assert (ds.labels_.to_numpy() == truth).mean() >= oracle - 0.005
+    ours = (ds.labels_.to_numpy() == truth).mean()
+    assert ours >= log_odds_vote - 0.005
+    assert ours >= bayes - 0.005
     # the learned confusions recover the true ones
     learned = ds.errors_.to_numpy().reshape(confusions.shape)
     assert np.abs(learned - confusions).mean() < 0.05
