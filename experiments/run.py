@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 from pathlib import Path
@@ -33,6 +32,7 @@ from experiments.collect import summarise, wide_view
 from experiments.metrics import evaluate
 from experiments.storage import write_csv, write_json, write_text
 from sim import simulate
+from sim.campaign import interactive_terminal
 from sim.validation import ConfigError, check_int
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     aggregators = build_aggregators(cfg)
     progress = cfg.get("progress")
     if progress is None:
-        progress = sys.stderr.isatty() and not os.environ.get("CI")
+        progress = interactive_terminal()
     design = design_values(cfg)
     rows: list[dict[str, Any]] = []
     tables: dict[str, list[pd.DataFrame]] = {"answers": [], "truth": [], "items": [], "raters": []}

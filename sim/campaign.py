@@ -381,6 +381,11 @@ def rater(env: simpy.Environment, worker: int, run: CampaignRun) -> Generator[si
         state.time_on_task = recovered_time_on_task(state.time_on_task, break_seconds, population)
 
 
+def interactive_terminal() -> bool:
+    """Whether progress bars should show by default: stderr is a terminal and ``CI`` is not set."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
 def simulate(
     task: TaskDesign | None = None,
     raters: RaterPopulation | None = None,
@@ -398,7 +403,7 @@ def simulate(
     for worker in range(run.population.n_raters):
         env.process(rater(env, worker, run))
     if progress is None:
-        progress = sys.stderr.isatty() and not os.environ.get("CI")
+        progress = interactive_terminal()
     wanted = run.design.n_items * run.campaign.redundancy
     with tqdm(total=wanted, unit="answer", disable=not progress, leave=False) as bar:
         run.progress = bar if progress else None
