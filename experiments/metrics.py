@@ -70,9 +70,12 @@ def campaign_scores(result: CampaignResult) -> dict[str, Any]:
 
 
 def needs_gold(aggregator: Any) -> bool:
-    """True if the aggregator's ``fit`` requires ``true_labels`` (crowd-kit's name for known labels, e.g. gold)."""
+    """True if the aggregator's ``fit`` requires ``true_labels`` (crowd-kit's name for known labels, e.g. gold): the
+    parameter has no default (crowd-kit's GoldMajorityVote) or the class says ``requires_gold = True`` (ours)."""
     parameter = inspect.signature(aggregator.fit).parameters.get("true_labels")
-    return parameter is not None and parameter.default is inspect.Parameter.empty
+    if parameter is None:
+        return False
+    return parameter.default is inspect.Parameter.empty or bool(getattr(aggregator, "requires_gold", False))
 
 
 def evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:

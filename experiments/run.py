@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.collect import summarise, wide_view
-from experiments.metrics import evaluate
+from experiments.metrics import evaluate, needs_gold
 from experiments.storage import write_csv, write_json, write_text
 from sim import simulate
 from sim.campaign import interactive_terminal
@@ -92,6 +92,12 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     raters = instantiate(cfg.raters, _convert_="all")
     campaign = instantiate(cfg.campaign, _convert_="all")
     aggregators = build_aggregators(cfg)
+    gold_users = [name for name, aggregator in aggregators.items() if needs_gold(aggregator)]
+    if gold_users and task.gold_fraction == 0:
+        raise ConfigError(
+            f"aggregators {gold_users} learn from gold answers, but task.gold_fraction is 0; accepted values: "
+            "task.gold_fraction in (0, 1], e.g. task.gold_fraction=0.05"
+        )
     progress = cfg.get("progress")
     if progress is None:
         progress = interactive_terminal()

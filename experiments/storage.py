@@ -23,11 +23,19 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], Any], binary: bool
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a result file gets the usual umask mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it: there is no getter)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_csv(table: pd.DataFrame | pd.Series, path: str | Path, index: bool = False) -> Path:

@@ -94,8 +94,17 @@ def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, Any]:
     return rank[codes], uniques.take(order)
 
 
-def _codes(values: pd.Series, column: str, categories: Iterable[Hashable] | None = None) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes of ``values`` and the sorted index of distinct values they point into."""
+def _codes(
+    values: pd.Series, column: str, categories: Iterable[Hashable] | None = None, declared: bool = False
+) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of ``values`` and the sorted index of distinct values they point into.
+
+    With ``declared`` (the label column) the categories of a categorical column count even where nobody chose them;
+    elsewhere (task, worker ids) only the ids present do: an unused category is not a task or worker without
+    answers, just a leftover of filtering.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype) and not declared:
+        values = values.cat.remove_unused_categories()
     declared_by_dtype = categories is None and isinstance(values.dtype, pd.CategoricalDtype)
     if declared_by_dtype:
         categories = values.cat.categories  # a declared class that nobody chose keeps its column
@@ -170,7 +179,7 @@ def encode_answers(
     check_answers(data, ("task", "worker", label_column))
     task, tasks = _codes(data["task"], "task")
     worker, workers = _codes(data["worker"], "worker")
-    label, label_index = _codes(data[label_column], "label", labels)
+    label, label_index = _codes(data[label_column], "label", labels, declared=True)
     return EncodedAnswers(task=task, worker=worker, label=label, tasks=tasks, workers=workers, labels=label_index)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,8 @@ class GoldMajorityVote(BaseClassificationAggregator):
     labels_: pd.Series = field(init=False, repr=False)
     probas_: pd.DataFrame = field(init=False, repr=False)
     skills_: pd.Series = field(init=False, repr=False)
+
+    requires_gold: ClassVar[bool] = True  # experiments pass the gold answers and labels (experiments.metrics)
 
     def fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Self:
         answers = encode_answers(data)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from experiments.collect import load_metrics, summarise
 from experiments.run import run
 from experiments.storage import atomic_write
 from sim import Campaign, RaterPopulation, TaskDesign
+from sim.validation import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
@@ -164,3 +167,23 @@ def test_parallel_sweep_gives_the_same_rows_as_a_serial_one(tmp_path):
         columns(load_metrics(tmp_path / "parallel")).reset_index(drop=True),
         check_exact=True,
     )
+
+
+def test_gold_majority_vote_gets_the_gold_and_needs_some():
+    """GoldMajorityVote is fitted on regular plus gold answers with the gold labels; without gold it is a config
+    error naming task.gold_fraction."""
+    metrics = run(composed([*SMALL, "aggregators=[gold_majority_vote,majority_vote]", "task.gold_fraction=0.2"]))
+    accuracy = metrics.set_index("aggregator")["accuracy"]
+    assert 0.5 < accuracy["gold_majority_vote"] <= 1.0
+    with pytest.raises(ConfigError, match=r"task.gold_fraction is 0; accepted values: task.gold_fraction in \(0, 1\]"):
+        run(composed([*SMALL, "aggregators=[gold_majority_vote]", "task.gold_fraction=0"]))
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    """Shared result folders stay readable: files get 0666 minus the umask, not mkstemp's private 0600."""
+    old = os.umask(0o022)
+    try:
+        path = atomic_write(tmp_path / "table.csv", lambda file: file.write("a\n"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

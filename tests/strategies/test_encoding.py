@@ -46,3 +46,23 @@ def test_categorical_codes_follow_the_declared_categories():
     encoded = encode_answers(pd.DataFrame({"task": [1, 2, 3], "worker": [1, 1, 1], "label": labels}))
     assert list(encoded.labels) == ["c", "b", "a"]
     np.testing.assert_array_equal(encoded.label, [1, 2, 1])
+
+
+@pytest.mark.parametrize("name", ["MajorityVote", "Wawa", "ZeroBasedSkill", "DawidSkene", "OneCoinDawidSkene", "GLAD",
+                                  "MACE", "Mean", "Median", "TrimmedMean", "CATD"])
+def test_unused_task_and_worker_categories_are_ignored(name):
+    """Filtering a table with categorical ids leaves unused categories behind: they are not tasks or workers."""
+    import strategies.aggregation as aggregation
+
+    numeric = name in {"Mean", "Median", "TrimmedMean", "CATD"}
+    plain = pd.DataFrame({"task": [1, 1, 2, 2, 2], "worker": list("ababc"),
+                          "label": [1.0, 3.0, 10.0, 20.0, 12.0] if numeric else [0, 0, 1, 1, 0]})  # fmt: skip
+    filtered = plain.assign(task=pd.Categorical(plain["task"], categories=[0, 1, 2, 3]),
+                            worker=pd.Categorical(plain["worker"], categories=list("abcz")))  # fmt: skip
+    expected = getattr(aggregation, name)().fit_predict(plain)
+    got = getattr(aggregation, name)().fit_predict(filtered)
+    assert list(got.index) == [1, 2]
+    if numeric:
+        assert got.to_numpy() == pytest.approx(expected.to_numpy())
+    else:
+        assert (got.to_numpy() == expected.to_numpy()).all()
