@@ -42,6 +42,9 @@ def check_answers(data: Any, columns: Sequence[str] = REQUIRED_COLUMNS, name: st
     """Return ``data`` if it is a non-empty DataFrame holding ``columns`` without missing values, else raise."""
     if not isinstance(data, pd.DataFrame):
         raise AnswersError(f"{name} must be a pandas DataFrame with columns {list(columns)}, got {type(data).__name__}")
+    duplicated = sorted({str(column) for column in data.columns[data.columns.duplicated()]})
+    if duplicated:
+        raise AnswersError(f"{name} has duplicate column(s) {duplicated}; each of {list(columns)} must appear once")
     missing = [column for column in columns if column not in data.columns]
     if missing:
         raise AnswersError(
@@ -75,7 +78,10 @@ def _dense_integer_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     present = np.zeros(span, dtype=bool)
     present[offsets] = True
     rank = np.cumsum(present, dtype=np.int64) - 1
-    uniques = (np.flatnonzero(present) + low).astype(values.dtype, copy=False)
+    if values.dtype == np.uint64:
+        uniques = np.flatnonzero(present).astype(np.uint64) + np.uint64(low)
+    else:
+        uniques = (np.flatnonzero(present) + low).astype(values.dtype, copy=False)
     return rank[offsets], uniques
 
 

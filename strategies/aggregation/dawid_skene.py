@@ -100,6 +100,11 @@ def known_label_codes(answers: EncodedAnswers, true_labels: pd.Series | None) ->
     if true_labels is None:
         return None
     true_labels = true_labels.dropna()
+    conflicting = true_labels.groupby(level=0).nunique()
+    if (conflicting > 1).any():
+        tasks = list(conflicting.index[conflicting > 1][:5])
+        raise ValueError(f"true_labels gives more than one label to task(s) {tasks}")
+    true_labels = true_labels[~true_labels.index.duplicated()]
     codes = answers.labels.get_indexer(pd.Index(true_labels.to_numpy()))
     if (codes < 0).any():
         unknown = list(pd.unique(true_labels[codes < 0])[:5])

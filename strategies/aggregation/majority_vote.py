@@ -51,7 +51,11 @@ class MajorityVote(BaseClassificationAggregator):
                     missing = list(answers.workers[aligned.isna().to_numpy()][:5])
                     raise ValueError(f"skills has no weight for worker(s) {missing}; pass default_skill to fill them")
                 aligned = aligned.fillna(self.default_skill)
-            weights = aligned.to_numpy(dtype=np.float64)[answers.worker]
+            values = aligned.to_numpy(dtype=np.float64)
+            if not (np.isfinite(values) & (values >= 0)).all():
+                bad = list(answers.workers[~(np.isfinite(values) & (values >= 0))][:5])
+                raise ValueError(f"skills must be finite and non-negative (vote weights); worker(s) {bad} are not")
+            weights = values[answers.worker]
         counts = vote_counts(answers, weights)
         rng = as_generator(self.random_state) if self.tie_break == "random" else None
         self.labels_ = answers.label_series(argmax_rows(counts, self.tie_break, rng))

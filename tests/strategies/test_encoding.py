@@ -66,3 +66,33 @@ def test_unused_task_and_worker_categories_are_ignored(name):
         assert got.to_numpy() == pytest.approx(expected.to_numpy())
     else:
         assert (got.to_numpy() == expected.to_numpy()).all()
+
+
+def test_uint64_ids_beyond_int64_and_duplicate_columns():
+    import strategies.aggregation as aggregation
+
+    answers = pd.DataFrame({"task": np.array([2**63, 2**63 + 1], dtype=np.uint64), "worker": ["a", "a"],
+                            "label": [0, 1]})  # fmt: skip
+    labels = aggregation.MajorityVote().fit_predict(answers)
+    assert list(labels.index) == [2**63, 2**63 + 1] and labels.tolist() == [0, 1]
+    duplicated = pd.DataFrame([[1, "a", 0, 0]], columns=["task", "worker", "label", "label"])
+    with pytest.raises(aggregation.AnswersError, match=r"duplicate column\(s\) \['label'\]"):
+        aggregation.MajorityVote().fit(duplicated)
+
+
+def test_vote_weights_must_be_finite_and_non_negative():
+    import strategies.aggregation as aggregation
+
+    answers = pd.DataFrame({"task": [1, 1, 1], "worker": list("abc"), "label": [0, 0, 1]})
+    for bad in (-0.8, np.inf):
+        with pytest.raises(ValueError, match=r"finite and non-negative.*\['c'\]"):
+            aggregation.MajorityVote().fit(answers, skills=pd.Series({"a": 1.0, "b": 1.0, "c": bad}))
+
+
+def test_conflicting_known_labels_are_an_error():
+    import strategies.aggregation as aggregation
+
+    answers = pd.DataFrame({"task": [1, 1, 2], "worker": list("aba"), "label": [0, 1, 1]})
+    for method in (aggregation.DawidSkene, aggregation.OneCoinDawidSkene):
+        with pytest.raises(ValueError, match=r"more than one label to task\(s\) \[1\]"):
+            method().fit(answers, pd.Series([0, 1], index=[1, 1]))
