@@ -18,9 +18,10 @@ from sim.records import CampaignResult
 def label_scores(labels: pd.Series, truth: pd.Series, probas: pd.DataFrame | None = None) -> dict[str, float]:
     """Accuracy, coverage and macro-F1 of ``labels`` on every task of ``truth``; Brier score from ``probas``.
 
-    An item without an estimate (no answers: the budget or the horizon ran out first) counts as wrong: ``accuracy``
-    is the quality of the whole campaign's output; ``accuracy_labeled`` only scores the items that got a label.
-    ``brier`` is the mean over labeled items of the squared distance between ``probas`` and the one-hot truth.
+    An item without an estimate (no answers: the budget or the horizon ran out first) counts as wrong in every
+    score: ``accuracy`` and ``macro_f1`` are the quality of the whole campaign's output (an unlabeled item is a miss
+    of its true class), and in ``brier`` it has probability 0 on every class (squared distance 1).
+    ``accuracy_labeled`` alone scores only the items that got a label.
     """
     estimate = labels.reindex(truth.index)
     labeled = estimate.notna().to_numpy()
@@ -30,13 +31,13 @@ def label_scores(labels: pd.Series, truth: pd.Series, probas: pd.DataFrame | Non
         "accuracy": float(correct.mean()) if n_items else 0.0,
         "coverage": float(labeled.mean()) if n_items else 0.0,
         "accuracy_labeled": float(correct[labeled].mean()) if labeled.any() else 0.0,
-        "macro_f1": macro_f1(estimate[labeled], truth[labeled]),
+        "macro_f1": macro_f1(estimate, truth),
         "n_items": float(n_items),
     }
-    if probas is not None and labeled.any():
-        aligned = probas.reindex(truth.index[labeled]).fillna(0.0)
+    if probas is not None and n_items:
+        aligned = probas.reindex(truth.index).fillna(0.0)
         classes = aligned.columns.to_numpy()
-        one_hot = truth[labeled].to_numpy()[:, None] == classes[None, :]
+        one_hot = truth.to_numpy()[:, None] == classes[None, :]
         missing_class_mass = 1.0 - one_hot.sum(axis=1)  # truth outside the aggregator's label set
         scores["brier"] = float((((aligned.to_numpy() - one_hot) ** 2).sum(axis=1) + missing_class_mass).mean())
     return scores
