@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,13 @@ DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 def real_dataset(name: str) -> tuple[pd.DataFrame, pd.Series]:
     """(answers with columns task, worker, label; gold labels indexed by task) of ../shared/datasets/<name>.
 
-    Skips the calling test, with the path it looked at, when the shared data sets are not beside the checkout.
+    Skips the calling test, with the path it looked at, when the shared data sets are not beside the checkout;
+    fails it instead when ``CI`` is set, so that CI never passes without the science tests.
     """
     folder = DATASETS / name
     if not (folder / "labels.csv").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data set {name!r} not found at {folder}; with CI set the science tests must run")
         pytest.skip(f"real data set {name!r} not found at {folder} (the shared data sets sit beside the checkout)")
     answers = pd.read_csv(folder / "labels.csv")[["task", "worker", "label"]]
     gold = pd.read_csv(folder / "gold.csv").set_index("task")["label"]

@@ -246,6 +246,7 @@ def pairwise_benchmark(n_items: int, n_comparisons: int, seed: int, repeats: int
             start = time.perf_counter()
             model.fit(comparisons)
             best = min(best, time.perf_counter() - start)
+        assert model is not None
         scores = model.scores_.reindex(range(n_items)).to_numpy(dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_likelihood = float(np.sum(np.log(scores[winner]) - np.log(scores[winner] + scores[loser])))

@@ -117,11 +117,13 @@ class BradleyTerry:
         self.loss_history_ = [graph.objective(scores)]
         self.n_iter_ = 0
         for _ in range(self.n_iter):
-            updated = graph.newman_step(scores) if self.method == "newman" else None
-            value = -np.inf if updated is None else graph.objective(updated)
-            if value < self.loss_history_[-1]:  # MM's step, or the safeguard for a Newman step that lost ground
+            newman = graph.newman_step(scores) if self.method == "newman" else None
+            value = -np.inf if newman is None else graph.objective(newman)
+            if newman is None or value < self.loss_history_[-1]:  # MM, or the safeguard for a Newman step that lost
                 updated = graph.mm_step(scores)
                 value = graph.objective(updated)
+            else:
+                updated = newman
             change = np.max(np.abs(updated - scores) / scores)
             scores = updated
             self.n_iter_ += 1
