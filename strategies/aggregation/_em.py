@@ -65,8 +65,9 @@ def run_confusion_em(
     tol: float,
     smoothing: float,
     known: np.ndarray | None = None,
+    warm_start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EMResult:
-    r"""Fit a confusion-matrix model by EM, starting from the soft majority vote.
+    r"""Fit a confusion-matrix model by EM, starting from the soft majority vote or from given parameters.
 
     The objective is the smoothed (maximum a posteriori) observed-data log-likelihood per answer,
 
@@ -80,6 +81,10 @@ def run_confusion_em(
     parameters), stop when the objective changed by less than ``tol`` or after ``n_iter`` E-steps, else
     M-step. The returned posteriors are those of the last E-step, i.e. consistent with the returned
     confusions and priors.
+
+    ``warm_start`` = ``(log confusions (W, K, K), log priors (K,))`` replaces the soft majority-vote start: the
+    first E-step is taken at these parameters (the online models refit this way from their current estimate).
+    Without it the start, and so the result, is the batch one.
     """
     if n_iter < 1:
         raise ValueError(f"n_iter must be at least 1, got {n_iter}")
@@ -92,14 +97,23 @@ def run_confusion_em(
     fixed = fixed_posteriors(answers, known)
     sizes = (answers.n_workers, answers.n_labels)
 
-    answered = np.arange(matrix.shape[1]) % answers.n_labels  # label of each worker-label column
-    votes = np.stack([matrix @ (answered == code).astype(np.float64) for code in range(answers.n_labels)])
-    probas = votes / votes.sum(axis=0)
-    if fixed is not None:
-        _fix_columns(probas, *fixed)
+    if warm_start is None:
+        answered = np.arange(matrix.shape[1]) % answers.n_labels  # label of each worker-label column
+        votes = np.stack([matrix @ (answered == code).astype(np.float64) for code in range(answers.n_labels)])
+        probas = votes / votes.sum(axis=0)
+        if fixed is not None:
+            _fix_columns(probas, *fixed)
+        log_confusions, log_priors = _m_step(matrix_t, probas, m_step, smoothing, sizes)
+    else:
+        log_confusions, log_priors = warm_start
+        expected = (*sizes, answers.n_labels)
+        if log_confusions.shape != expected or log_priors.shape != (answers.n_labels,):
+            raise ValueError(
+                f"warm_start needs log confusions of shape {expected} and log priors of shape "
+                f"{(answers.n_labels,)}, got {log_confusions.shape} and {log_priors.shape}"
+            )
 
     loss_history: list[float] = []
-    log_confusions, log_priors = _m_step(matrix_t, probas, m_step, smoothing, sizes)
     for _ in range(n_iter):
         probas, log_likelihood = _e_step(matrix, log_confusions, log_priors, fixed)
         penalty = smoothing * (log_confusions.sum() + log_priors.sum()) if smoothing > 0 else 0.0

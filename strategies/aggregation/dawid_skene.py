@@ -8,7 +8,8 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from strategies.aggregation._em import normalised_log_counts, run_confusion_em
+from strategies.aggregation._em import EMResult, normalised_log_counts, run_confusion_em
+from strategies.aggregation._online import MIN_ANSWERS, REFIT_GROWTH, RESTART_GROWTH, AnswerStream, OnlineConfusionEM
 from strategies.aggregation.base import (
     AnswersError,
     BaseClassificationAggregator,
@@ -54,6 +55,14 @@ class DawidSkene(BaseClassificationAggregator):
     (DataFrame indexed by ``(worker, label)`` = (worker, answered label) with one column per true label:
     ``errors_.loc[(w, l), c]`` is :math:`e^w_{lc}`), ``loss_history_`` (the objective after each E-step, per
     answer; non-decreasing).
+
+    Online: ``partial_fit(data)`` adds a table of answers to those of earlier ``partial_fit`` calls (new task,
+    worker and label ids welcome), refits on all answers so far and sets the same attributes, through the
+    online model of :meth:`online_model` (:class:`~strategies.aggregation._online.OnlineConfusionEM`). With
+    the default schedule that refit starts from the soft majority vote, so the attributes are those of a batch
+    ``fit`` of the same answers up to floating-point rounding, at the cost of one EM run per call;
+    ``loss_history_`` is that of the call's refit. ``fit`` starts over: it drops the answers of earlier
+    ``partial_fit`` calls. For answer-by-answer updates use ``online_model(...).add``.
     """
 
     n_iter: int = 100
@@ -65,6 +74,7 @@ class DawidSkene(BaseClassificationAggregator):
     priors_: pd.Series = field(init=False, repr=False)
     errors_: pd.DataFrame = field(init=False, repr=False)
     loss_history_: list[float] = field(init=False, repr=False)
+    _stream: AnswerStream[OnlineConfusionEM] | None = field(default=None, init=False, repr=False, compare=False)
 
     def fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Self:
         answers = encode_answers(data)
@@ -77,12 +87,62 @@ class DawidSkene(BaseClassificationAggregator):
             self.smoothing,
             known,
         )
+        self._stream = None
+        self._learned(answers, result)
+        return self
+
+    def partial_fit(self, data: pd.DataFrame) -> Self:
+        """Add ``data`` (columns ``task, worker, label``) to the answers of earlier calls, refit on all of them and
+        set the learned attributes as :meth:`fit` does (see the class docstring)."""
+        if self._stream is None:
+            self._stream = AnswerStream(self.online_model)
+        self._stream.add(data)
+        model = self._stream.model
+        assert model is not None
+        if model.answers_since_refit:
+            model.refit()  # so that the parameters have seen every answer, as a batch fit's have
+        ids, task_order, worker_order, label_order = self._stream.ids()
+        result = EMResult(
+            probas=model.probas()[np.ix_(task_order, label_order)],
+            log_confusions=model.log_confusions()[np.ix_(worker_order, label_order, label_order)],
+            priors=model.priors()[label_order],
+            loss_history=list(model.loss_history),
+        )
+        self._learned(ids, result)
+        return self
+
+    def online_model(
+        self,
+        n_tasks: int,
+        n_workers: int,
+        n_labels: int,
+        refit_growth: float = REFIT_GROWTH,
+        restart_growth: float = RESTART_GROWTH,
+        min_answers: int = MIN_ANSWERS,
+    ) -> OnlineConfusionEM:
+        """An online model of this aggregator for integer-coded answers (the campaign engine's fast path), with
+        its M-step, ``n_iter``, ``tol`` and ``smoothing`` and the refit schedule of
+        :class:`~strategies.aggregation._online.OnlineConfusionEM`."""
+        return OnlineConfusionEM(
+            n_tasks,
+            n_workers,
+            n_labels,
+            self._log_confusions,
+            n_iter=self.n_iter,
+            tol=self.tol,
+            smoothing=self.smoothing,
+            refit_growth=refit_growth,
+            restart_growth=restart_growth,
+            min_answers=min_answers,
+        )
+
+    def _learned(self, answers: EncodedAnswers, result: EMResult) -> None:
+        """Set the learned attributes from an EM result whose arrays are in ``answers``' id order."""
         self.probas_ = answers.proba_frame(result.probas)
         self.labels_ = answers.label_series(argmax_rows(result.probas))
         self.priors_ = pd.Series(result.priors, index=answers.labels.rename("label"), name="prior")
         self.errors_ = confusion_frame(answers, np.exp(result.log_confusions))
         self.loss_history_ = result.loss_history
-        return self
 
     def _log_confusions(self, counts: np.ndarray) -> np.ndarray:
         """M-step: smoothed log confusions ``[worker, answered label, true class]`` from expected counts."""

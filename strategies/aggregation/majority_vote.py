@@ -8,8 +8,10 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
+from strategies.aggregation._online import AnswerStream, OnlineMajorityVote
 from strategies.aggregation.base import (
     BaseClassificationAggregator,
+    EncodedAnswers,
     TieBreak,
     argmax_rows,
     as_generator,
@@ -32,6 +34,10 @@ class MajorityVote(BaseClassificationAggregator):
 
     ``fit(data, skills=None)``: ``skills`` is an optional Series of worker weights (indexed by worker; crowd-kit's
     signature), for example accuracies on gold questions.
+
+    Online: ``partial_fit(data)`` adds unweighted answers to those of earlier ``partial_fit`` calls (new task,
+    worker and label ids welcome) and sets ``labels_`` and ``probas_`` exactly as ``fit`` on all of them would;
+    ``fit`` starts over. :meth:`online_model` gives the integer-coded model behind it (the engine's fast path).
     """
 
     tie_break: TieBreak = "lowest"
@@ -40,6 +46,7 @@ class MajorityVote(BaseClassificationAggregator):
 
     labels_: pd.Series = field(init=False, repr=False)
     probas_: pd.DataFrame = field(init=False, repr=False)
+    _stream: AnswerStream[OnlineMajorityVote] | None = field(default=None, init=False, repr=False, compare=False)
 
     def fit(self, data: pd.DataFrame, skills: pd.Series | None = None) -> Self:
         answers = encode_answers(data)
@@ -56,8 +63,28 @@ class MajorityVote(BaseClassificationAggregator):
                 bad = list(answers.workers[~(np.isfinite(values) & (values >= 0))][:5])
                 raise ValueError(f"skills must be finite and non-negative (vote weights); worker(s) {bad} are not")
             weights = values[answers.worker]
-        counts = vote_counts(answers, weights)
+        self._stream = None
+        self._learned(answers, vote_counts(answers, weights))
+        return self
+
+    def partial_fit(self, data: pd.DataFrame) -> Self:
+        """Add ``data`` (columns ``task, worker, label``) to the answers of earlier calls; ``labels_`` and ``probas_``
+        as :meth:`fit` on all answers so far."""
+        if self._stream is None:
+            self._stream = AnswerStream(self.online_model)
+        self._stream.add(data)
+        assert self._stream.model is not None
+        ids, task_order, _, label_order = self._stream.ids()
+        self._learned(ids, self._stream.model.counts()[np.ix_(task_order, label_order)])
+        return self
+
+    def online_model(self, n_tasks: int, n_workers: int, n_labels: int) -> OnlineMajorityVote:
+        """An online majority vote for integer-coded answers, with this aggregator's ``tie_break`` (random ties
+        drawn from ``random_state``)."""
+        rng = as_generator(self.random_state) if self.tie_break == "random" else None
+        return OnlineMajorityVote(n_tasks, n_workers, n_labels, self.tie_break, rng)
+
+    def _learned(self, answers: EncodedAnswers, counts: np.ndarray) -> None:
         rng = as_generator(self.random_state) if self.tie_break == "random" else None
         self.labels_ = answers.label_series(argmax_rows(counts, self.tie_break, rng))
         self.probas_ = answers.proba_frame(normalise_rows(counts))
-        return self

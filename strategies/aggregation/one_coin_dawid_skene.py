@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
 
 import numpy as np
 import pandas as pd
 
+from strategies.aggregation._em import EMResult
+from strategies.aggregation.base import EncodedAnswers
 from strategies.aggregation.dawid_skene import DawidSkene
 
 
@@ -35,18 +36,14 @@ class OneCoinDawidSkene(DawidSkene):
 
     Learned attributes as :class:`DawidSkene` (``labels_``, ``probas_``, ``priors_``, ``errors_`` in
     crowd-kit's layout, ``loss_history_``) plus ``skills_``: a Series of :math:`s_j` indexed by worker, name
-    ``skill``.
+    ``skill``; ``partial_fit`` and ``online_model`` as :class:`DawidSkene`'s, with this M-step.
     """
 
     skills_: pd.Series = field(init=False, repr=False)
 
-    def fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Self:
-        super().fit(data, true_labels)
-        n_labels = self.errors_.shape[1]
-        confusions = self.errors_.to_numpy().reshape(-1, n_labels, n_labels)
-        workers = self.errors_.index.get_level_values("worker")[::n_labels]
-        self.skills_ = pd.Series(confusions[:, 0, 0], index=workers.rename("worker"), name="skill")
-        return self
+    def _learned(self, answers: EncodedAnswers, result: EMResult) -> None:
+        super()._learned(answers, result)
+        self.skills_ = answers.worker_series(np.exp(result.log_confusions[:, 0, 0]))
 
     def _log_confusions(self, counts: np.ndarray) -> np.ndarray:
         """M-step: one smoothed skill per worker from the expected counts ``[worker, label, class]``."""
