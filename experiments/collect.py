@@ -29,12 +29,18 @@ METRICS: tuple[str, ...] = (
     "macro_f1",
     "brier",
     "answers_per_item",
+    "answers_per_labeled_item",
+    "stopped_share",
     "spend",
     "duration_hours",
     "cost_per_correct_label",
     "fit_seconds",
+    "qc_precision",
+    "qc_recall",
+    "score_precision",
+    "score_recall",
 )
-DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.")
+DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality")
 SHOWN: tuple[str, ...] = ("accuracy", "macro_f1", "spend", "duration_hours")
 
 
@@ -50,10 +56,23 @@ def load_metrics(directory: str | Path) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
+OPTION_PREFIXES: tuple[str, ...] = ("assignment.", "quality.")
+
+
 def design_columns(metrics: pd.DataFrame) -> list[str]:
-    """Config columns whose values differ between rows: what defines a design in this sweep."""
+    """Config columns whose values differ between rows: what defines a design in this sweep. A hyperparameter of an
+    assignment policy or quality option that is merely absent where another option was chosen is not one (the
+    ``assignment`` and ``quality`` columns name the options)."""
     config = [column for column in metrics.columns if column.startswith(DESIGN_PREFIXES)]
-    return [column for column in config if metrics[column].nunique(dropna=False) > 1]
+    varying = []
+    for column in config:
+        values = metrics[column]
+        if values.nunique(dropna=False) <= 1:
+            continue
+        if column.startswith(OPTION_PREFIXES) and values.nunique(dropna=True) <= 1:
+            continue
+        varying.append(column)
+    return varying
 
 
 def summarise(metrics: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
@@ -61,6 +80,10 @@ def summarise(metrics: pd.DataFrame, by: list[str] | None = None) -> pd.DataFram
     n and 95% confidence interval (Student t over replicates)."""
     by = [*design_columns(metrics), "aggregator"] if by is None else by
     present = [metric for metric in METRICS if metric in metrics.columns]
+    empty = [column for column in by if metrics[column].isna().any()]
+    if empty:  # a design whose value is null (no budget, say) is a design too
+        metrics = metrics.astype({column: object for column in empty})
+        metrics[empty] = metrics[empty].where(metrics[empty].notna(), "null")
     long = metrics.melt(id_vars=by, value_vars=present, var_name="metric", value_name="value").dropna(subset=["value"])
     grouped = long.groupby([*by, "metric"], sort=True, dropna=False)["value"]
     summary = grouped.agg(mean="mean", sd="std", n="count").reset_index()
@@ -97,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(metrics)
     out = Path(args.out) if args.out else Path(args.directory) / "summary.csv"
     write_csv(summary, out)
+    shown = SHOWN + tuple(m for m in ("answers_per_item", "qc_precision", "qc_recall") if m in set(summary["metric"]))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(wide_view(summary).to_string(index=False))
+        print(wide_view(summary, shown).to_string(index=False))
     print(f"\n{len(metrics)} rows from {metrics['run_dir'].nunique()} runs -> {out}")
     for path in plot_sweep(summary, design_columns(metrics), out.parent):
         print(f"plot -> {path}")

@@ -60,14 +60,42 @@ def campaign_scores(result: CampaignResult) -> dict[str, Any]:
     """Cost, duration and redundancy actually achieved by the campaign."""
     ledger = result.ledger
     regular = int((~result.answers["is_gold"]).sum())
+    items = result.items[~result.items["is_gold"]]
+    labeled = int((items["answers"] > 0).sum())
     return {
         "answers_per_item": regular / max(ledger["n_items"], 1),
+        "answers_per_labeled_item": regular / labeled if labeled else 0.0,
+        "stopped_share": float(items["done"].mean()) if len(items) else 0.0,
         "spend": ledger["spend"],
         "duration_hours": ledger["duration_hours"],
         "stop_reason": ledger["stop_reason"],
         "n_answers": ledger["n_answers"],
         "n_gold_answers": ledger["n_gold_answers"],
     }
+
+
+BAD_ARCHETYPES: frozenset[str] = frozenset({"spammer", "lazy", "adversary"})
+
+
+def rater_quality_scores(result: CampaignResult, scores: bool = False) -> dict[str, float]:
+    """Quality control judged against the true archetypes: precision and recall of the raters quality control
+    turned away (blocked, or failed the qualification test) as spammers, lazy raters or adversaries; with
+    ``scores``, also of flagging raters after the campaign by their spammer score on its answers (below 0.1 with
+    at least 20 answers; :func:`strategies.quality.rater_scores`), which needs no gold."""
+    from strategies.quality.scores import flag_precision_recall, flag_raters, rater_scores
+
+    raters = result.raters.set_index("worker")
+    bad = raters["archetype"].isin(BAD_ARCHETYPES)
+    turned_away = raters["blocked"] | (raters["left_reason"] == "failed_qualification")
+    caught = flag_precision_recall(turned_away, bad)
+    out = {"qc_precision": caught["precision"], "qc_recall": caught["recall"]}
+    out["raters_turned_away"] = caught["n_flagged"]
+    if scores:
+        table = rater_scores(result.worker_answers())
+        flagged = flag_raters(table, "spammer_score", 0.1).reindex(raters.index, fill_value=False)
+        by_score = flag_precision_recall(flagged, bad)
+        out.update({"score_precision": by_score["precision"], "score_recall": by_score["recall"]})
+    return out
 
 
 def needs_gold(aggregator: Any) -> bool:
@@ -83,10 +111,13 @@ def evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
     """Fit ``aggregator`` (ours or crowd-kit's) on a campaign's answers and score it against the truth.
 
     Aggregators that require gold (``fit(data, true_labels)``, e.g. GoldMajorityVote) get the gold answers and the
-    gold labels as well; the others see only the regular answers. Scores cover the regular items only.
+    gold labels as well; the oracle (``requires_model``) gets the simulator's answer model; the others see only the
+    regular answers (without those quality control dropped). Scores cover the regular items only.
     """
     start = time.perf_counter()
-    if needs_gold(aggregator):
+    if getattr(aggregator, "requires_model", False):  # the oracle: the simulator's own answer model
+        aggregator.fit(result.worker_answers(), log_joint=result.log_joint)
+    elif needs_gold(aggregator):
         answers = pd.concat([result.worker_answers(), result.gold_answers()], ignore_index=True)
         aggregator.fit(answers, true_labels=result.gold)
     else:

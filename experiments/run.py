@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.collect import summarise, wide_view
-from experiments.metrics import evaluate, needs_gold
+from experiments.metrics import evaluate, needs_gold, rater_quality_scores
 from experiments.storage import write_csv, write_json, write_text
 from sim import simulate
 from sim.campaign import interactive_terminal
@@ -38,6 +38,9 @@ from sim.validation import ConfigError, check_int
 log = logging.getLogger(__name__)
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+QUALITY_METRICS: tuple[str, ...] = (
+    "qc_precision", "qc_recall", "raters_turned_away", "score_precision", "score_recall",
+)  # fmt: skip
 SWEEP_WORDS = frozenset({"choice", "range", "interval", "glob", "sort", "shuffle", "tag", "null"})
 
 
@@ -45,24 +48,31 @@ def available(group: str) -> list[str]:
     return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
 
 
+LIST_GROUPS: dict[str, str] = {"aggregators": "aggregator", "quality": "quality option"}
+
+
 def check_aggregator_names(arguments: list[str]) -> None:
-    """Fail early, naming the accepted values, when an ``aggregators=...`` override names an unknown aggregator
-    (Hydra's own message for a list of options names neither the key's options nor the alternatives)."""
-    known = available("aggregators")
+    """Fail early, naming the accepted values, when an ``aggregators=...`` or ``quality=...`` override names an
+    unknown option (Hydra's own message for a list of options names neither the key's options nor the
+    alternatives)."""
     for argument in arguments:
         key, _, value = argument.lstrip("+~").partition("=")
-        if key != "aggregators":
+        if key not in LIST_GROUPS:
             continue
+        known = available(key)
         for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", value):
             if name not in known and name not in SWEEP_WORDS:
-                raise ConfigError(f"aggregators: unknown aggregator {name!r}; accepted values: {', '.join(known)}")
+                raise ConfigError(f"{key}: unknown {LIST_GROUPS[key]} {name!r}; accepted values: {', '.join(known)}")
 
 
 def design_values(cfg: DictConfig) -> dict[str, Any]:
     """The config values that define the run, as flat ``group.key`` columns (lists and maps as JSON)."""
-    values: dict[str, Any] = {}
-    for group in ("task", "raters", "campaign"):
-        node = OmegaConf.to_container(cfg[group], resolve=True)
+    values: dict[str, Any] = {"assignment": option_name("assignment", cfg.assignment)}
+    values["quality"] = "+".join(cfg.get("quality") or {}) or "none"
+    nodes = {group: cfg[group] for group in ("task", "raters", "campaign", "assignment")}
+    nodes.update({f"quality.{name}": node for name, node in (cfg.get("quality") or {}).items()})
+    for group, config in nodes.items():
+        node = OmegaConf.to_container(config, resolve=True)
         assert isinstance(node, dict)
         for key, value in node.items():
             key = str(key)
@@ -77,6 +87,25 @@ def design_values(cfg: DictConfig) -> dict[str, Any]:
     return values
 
 
+def option_name(group: str, node: DictConfig) -> str:
+    """The name of the ``conf/<group>/`` option whose ``_target_`` built ``node`` (its class name if none)."""
+    target = str(OmegaConf.select(node, "_target_", default=""))
+    for option in available(group):
+        if str(OmegaConf.select(OmegaConf.load(CONF / group / f"{option}.yaml"), "_target_", default="")) == target:
+            return option
+    return target.rsplit(".", 1)[-1]
+
+
+def build_design(cfg: DictConfig) -> tuple[Any, Any, Any, Any, list[Any]]:
+    """Task design, rater population, campaign, assignment policy and quality-control options from the config."""
+    task = instantiate(cfg.task, _convert_="all")
+    raters = instantiate(cfg.raters, _convert_="all")
+    campaign = instantiate(cfg.campaign, _convert_="all")
+    assignment = instantiate(cfg.assignment, _convert_="all")
+    quality = [instantiate(node, _convert_="all") for node in (cfg.get("quality") or {}).values()]
+    return task, raters, campaign, assignment, quality
+
+
 def build_aggregators(cfg: DictConfig) -> dict[str, Any]:
     """Aggregator objects by their config name (conf/aggregators/<name>.yaml), in the order chosen."""
     if "aggregators" not in cfg or not cfg.aggregators:
@@ -88,9 +117,7 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     """Simulate, aggregate and score; write the tables to ``output_dir`` if given; return the metrics table."""
     seed = check_int("seed", cfg.seed, 0)
     n_replicates = check_int("n_replicates", cfg.n_replicates, 1)
-    task = instantiate(cfg.task, _convert_="all")
-    raters = instantiate(cfg.raters, _convert_="all")
-    campaign = instantiate(cfg.campaign, _convert_="all")
+    task, raters, campaign, assignment, quality = build_design(cfg)
     aggregators = build_aggregators(cfg)
     gold_users = [name for name, aggregator in aggregators.items() if needs_gold(aggregator)]
     if gold_users and task.gold_fraction == 0:
@@ -106,10 +133,17 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     tables: dict[str, list[pd.DataFrame]] = {"answers": [], "truth": [], "items": [], "raters": []}
     ledgers: list[dict[str, Any]] = []
     for replicate in tqdm(range(n_replicates), desc="replicates", disable=not progress or n_replicates == 1):
-        result = simulate(task, raters, campaign, seed=seed, replicate=replicate, progress=progress)
+        result = simulate(
+            task, raters, campaign, seed=seed, replicate=replicate, progress=progress, assignment=assignment,
+            quality=quality,
+        )  # fmt: skip
+        with_scores = bool(cfg.get("rater_scores", False))
+        quality_scores = rater_quality_scores(result, with_scores) if quality or with_scores else {}
         for name, aggregator in aggregators.items():
             scores = evaluate(aggregator, result)
-            rows.append({"aggregator": name, **scores, "seed": seed, "replicate": replicate, **design})
+            rows.append(
+                {"aggregator": name, **scores, **quality_scores, "seed": seed, "replicate": replicate, **design}
+            )
         if output_dir is not None and cfg.get("write_tables", True):
             tables["answers"].append(result.answers.assign(replicate=replicate))
             tables["truth"].append(result.truth.reset_index().assign(replicate=replicate))
@@ -137,7 +171,8 @@ def main(cfg: DictConfig) -> None:
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
         print(f"crowdlab: configuration error: {cause}", file=sys.stderr)
         sys.exit(2)
-    table = wide_view(summarise(metrics, by=["aggregator"]), ("accuracy", "macro_f1", "brier", "fit_seconds"))
+    shown = ("accuracy", "macro_f1", "brier", "fit_seconds")
+    table = wide_view(summarise(metrics, by=["aggregator"]), shown)
     ledger = metrics.iloc[0]
     print(
         f"{int(ledger['n_items'])} items, {ledger['answers_per_item']:.2f} answers per item, spend "
@@ -145,6 +180,11 @@ def main(cfg: DictConfig) -> None:
         + (f" (replicate 0 of {int(cfg.n_replicates)})" if cfg.n_replicates > 1 else "")
     )
     print(table.to_string(index=False))
+    quality = [column for column in QUALITY_METRICS if column in metrics.columns]
+    if quality:
+        first = metrics.drop_duplicates("replicate")
+        print("quality control against the true archetypes (spammer, lazy, adversary): "
+              + ", ".join(f"{column} {first[column].mean():.3g}" for column in quality))  # fmt: skip
     print(f"results: {output_dir}")
 
 

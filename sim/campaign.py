@@ -1,28 +1,40 @@
-"""The campaign: SimPy processes for raters arriving, training, working in sessions and breaks; the budget.
+"""The campaign: SimPy processes for raters arriving, qualifying, training, working in sessions and breaks; the budget.
 
-Each rater is one process (``rater(env, worker, run)``). When free, it asks the assignment policy for a *page* of up
-to ``page_size`` items (a "task suite", as crowdsourcing platforms hand them out), answers them one after another and
-yields one timeout for the page; every answer in the page gets its own start and end time, time on task, practice
-and probabilities from :mod:`sim.response`. Gold questions are mixed into pages at ``task.gold_fraction``.
+Each rater is one process (:func:`rater`). When free, it asks for a *page* of up to ``page_size`` items (a "task
+suite", as crowdsourcing platforms hand them out) with :meth:`CampaignRun.request_page`, which delivers the answers
+that have ended by now to the subscribers (assignment policy, quality control, online aggregator; see
+:mod:`sim.store`), asks the assignment policy for items, commits the money and records the page. Every answer in the
+page gets its own start and end time, time on task, practice and probabilities from :mod:`sim.response`. Gold
+questions are mixed into pages at ``task.gold_fraction``. A request has one of these outcomes: a page (its end time),
+``WAIT`` (no work for this rater now, but answers in flight may reopen some: the rater waits on an event that fires
+when answers are delivered), or a reason to leave: ``NO_WORK``, ``BUDGET``, ``HORIZON``, ``BLOCKED``.
 
-Money is committed before work is handed out, in exact rational arithmetic, so spend can never exceed the budget:
-training is paid (``hourly_wage`` x ``training_minutes``) when a rater starts it, answers when a page is assigned.
-The campaign ends when every item has its answers (``complete``), the budget cannot buy another answer
-(``budget``), the time horizon is reached (``time_horizon``: answers that would end after it are not given and not
-paid), or every rater's shift is over with work left (``raters_exhausted``).
+Labels are drawn from the rater's own stream (its k-th answer uses its k-th uniform). When something in the campaign
+reacts to answers (an adaptive policy, quality control, colluders), each page's labels are drawn as it is given, by the
+per-page path of the answer model; otherwise nothing needs them before the end, and they are drawn for all answers at
+once by the vectorised path (:func:`draw_answers`), which is faster and gives the same labels.
+
+Money is committed before the work it pays for, in exact rational arithmetic, so spend can never exceed the budget:
+qualification questions (if paid) and answers when they are handed out, training and calibration (``hourly_wage``)
+when they start. The campaign ends when every item has reached its policy's stopping rule (``complete``), the budget
+cannot buy another answer (``budget``), the time horizon is reached (``time_horizon``: answers that would end after it
+are not given and not paid), or every rater has left with work remaining (``raters_exhausted``).
 """
 
 from __future__ import annotations
 
+import copy
+import enum
 import math
 import os
 import sys
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from itertools import accumulate
 from operator import mul
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,21 +42,49 @@ import simpy
 from tqdm import tqdm
 
 from sim.raters import RaterPopulation, Raters, sample_raters
-from sim.records import AnswerLog, AnswerTimeline, CampaignResult, items_table, raters_table
+from sim.records import AnswerTimeline, CampaignResult, items_table, raters_table
 from sim.response import (
+    Page,
+    PageModel,
     Situation,
     answer_time_factors,
+    draw_page,
+    expected_accuracy,
     label_probabilities,
     recovered_time_on_task,
     sample_labels,
 )
+from sim.store import QUALIFICATION, WORK, AnswerStore, Rows
 from sim.streams import stream
 from sim.tasks import Items, TaskDesign, sample_items
 from sim.validation import ConfigError, check_choice, check_float, check_int
-from strategies.assignment import POLICIES, AssignmentPolicy
+from strategies.assignment.base import WAIT, AssignmentPolicy
+from strategies.assignment.fixed import FixedRedundancy
+from strategies.quality.base import Calibration, Qualification, QualityControl
 
 ARRIVALS: tuple[str, ...] = ("all_at_once", "poisson")
+# An answer whose end lies within this many seconds of now has ended: SimPy reaches an end time as now + (end - now),
+# which floating point may round to just below it.
+TIME_TOLERANCE = 1e-6
+EXPECTED_ACCURACY_ITEMS = 500  # items of each rater's expected accuracy: its sd from the sample is about 1%
 STOP_REASONS: tuple[str, ...] = ("complete", "budget", "time_horizon", "raters_exhausted")
+SPEND_CATEGORIES: tuple[str, ...] = ("answers", "gold", "qualification", "training", "calibration")
+
+
+class Outcome(enum.Enum):
+    """What a page request gives instead of a page."""
+
+    WAIT = "wait"  # no work for this rater now; answers in flight may reopen some
+    NO_WORK = "no_work"  # nothing left for this rater
+    BUDGET = "budget"  # the budget cannot buy another answer
+    HORIZON = "time_horizon"  # the next answer would end after the time horizon
+    BLOCKED = "blocked"  # quality control blocked the rater
+
+
+# why a rater stopped working (raters table, column ``left_reason``)
+LEFT_REASONS: tuple[str, ...] = (
+    "shift_over", "quit", "blocked", "failed_qualification", "no_work", "budget", "time_horizon", "not_started",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,17 +92,16 @@ class Campaign:
     """How the work is bought and handed out.
 
     Attributes:
-        redundancy: answers wanted per item (fixed-redundancy policy), each from a different rater.
+        redundancy: answers wanted per item under fixed redundancy (``assignment=fixed``), each from a different rater.
         budget: money available; None for no limit. Never exceeded.
-        pay_per_answer: money per answer, gold answers included.
-        hourly_wage: money per hour of paid training.
+        pay_per_answer: money per answer, gold and (paid) qualification answers included.
+        hourly_wage: money per hour of paid training and calibration.
         training_minutes: training each rater gets (paid) before the first answer; removes the guidelines'
             comprehension penalty (see :func:`sim.response.comprehension_penalty`).
         horizon_hours: simulated hours after which the campaign stops; None for no limit.
         arrival: ``all_at_once`` (every rater at time 0) or ``poisson`` (exponential gaps at ``arrival_rate_per_hour``).
         arrival_rate_per_hour: mean rater arrivals per hour for Poisson arrivals.
         page_size: items per page (task suite) handed to a rater at once.
-        assignment: assignment policy name, one of :data:`strategies.assignment.POLICIES`.
     """
 
     redundancy: int = 3
@@ -74,7 +113,6 @@ class Campaign:
     arrival: str = "all_at_once"
     arrival_rate_per_hour: float = 60.0
     page_size: int = 10
-    assignment: str = "fixed"
 
     def __post_init__(self) -> None:
         check_int("campaign.redundancy", self.redundancy, 1)
@@ -88,7 +126,6 @@ class Campaign:
         check_choice("campaign.arrival", self.arrival, ARRIVALS)
         check_float("campaign.arrival_rate_per_hour", self.arrival_rate_per_hour, 0.0, low_open=True)
         check_int("campaign.page_size", self.page_size, 1)
-        check_choice("campaign.assignment", self.assignment, list(POLICIES))
         if self.budget is not None and Fraction(self.budget) < Fraction(self.pay_per_answer) + self.training_cost:
             raise ConfigError(
                 f"campaign.budget = {self.budget} is too small to buy one answer: it must be at least "
@@ -98,17 +135,21 @@ class Campaign:
 
     @property
     def training_cost(self) -> Fraction:
-        return Fraction(self.hourly_wage) * Fraction(self.training_minutes) / 60
+        return self.wage_cost(self.training_minutes)
+
+    def wage_cost(self, minutes: float) -> Fraction:
+        """Exact cost of ``minutes`` of paid time at the hourly wage."""
+        return Fraction(self.hourly_wage) * Fraction(minutes) / 60
 
 
 class Ledger:
-    """The campaign's money, committed before the work it pays for, in exact fractions."""
+    """The campaign's money, committed before the work it pays for, in exact fractions, by category."""
 
     def __init__(self, campaign: Campaign) -> None:
         self.budget = None if campaign.budget is None else Fraction(campaign.budget)
         self.pay = Fraction(campaign.pay_per_answer)
-        self.training_cost = campaign.training_cost
-        self.training_spend = Fraction(0)
+        self.fixed_spend = {"training": Fraction(0), "calibration": Fraction(0)}  # paid time
+        self.answers = {"answers": 0, "gold": 0, "qualification": 0}  # paid answers
         self.n_answers = 0
         self.exhausted = False
         self._affordable = self._count_affordable()
@@ -116,17 +157,28 @@ class Ledger:
     def _count_affordable(self) -> float:
         if self.budget is None or self.pay == 0:
             return math.inf
-        return math.floor((self.budget - self.training_spend) / self.pay) - self.n_answers
+        return math.floor((self.budget - sum(self.fixed_spend.values())) / self.pay) - self.n_answers
 
     @property
     def spend(self) -> Fraction:
-        return self.training_spend + self.pay * self.n_answers
+        return sum(self.fixed_spend.values(), Fraction(0)) + self.pay * self.n_answers
 
-    def commit_training(self) -> bool:
-        if self.budget is not None and self.spend + self.training_cost > self.budget:
+    @property
+    def answers_left(self) -> float:
+        """Answers the remaining budget can buy (inf without a budget)."""
+        return self._affordable
+
+    def spend_by_category(self) -> dict[str, float]:
+        spend = {name: float(self.pay * count) for name, count in self.answers.items()}
+        spend.update({name: float(amount) for name, amount in self.fixed_spend.items()})
+        return {name: spend[name] for name in SPEND_CATEGORIES}
+
+    def commit_time(self, category: str, cost: Fraction) -> bool:
+        """Pay for training or calibration time; False (and nothing paid) if the budget cannot."""
+        if self.budget is not None and self.spend + cost > self.budget:
             self.exhausted = True
             return False
-        self.training_spend += self.training_cost
+        self.fixed_spend[category] += cost
         self._affordable = self._count_affordable()
         return True
 
@@ -137,73 +189,152 @@ class Ledger:
             self.exhausted = True
         return n
 
-    def commit_answers(self, n: int) -> None:
+    def commit_answers(self, n: int, category: str = "answers") -> None:
+        self.answers[category] += n
         self.n_answers += n
         self._affordable -= n
 
 
-NOISE_BLOCK = 256  # answer-time noise is drawn per rater in blocks of this many answers
+NOISE_BLOCK = 256  # answer-time noise, uniforms and drift are drawn per rater in blocks of this many answers
+
+
+class Draws:
+    """A rater's stream of per-answer draws, taken in blocks: the k-th value does not depend on the block sizes."""
+
+    __slots__ = ("_draw", "_next", "_values")
+
+    def __init__(self, draw: Callable[[int], list[float]]) -> None:
+        self._draw = draw  # n -> list of the next n values
+        self._values: list[float] = []
+        self._next = 0
+
+    def take(self, n: int) -> list[float]:
+        start, end = self._next, self._next + n
+        if end > len(self._values):
+            self._values = self._values[start:]
+            end -= start
+            start = 0
+            while end > len(self._values):
+                self._values += self._draw(NOISE_BLOCK)
+        self._next = end
+        return self._values[start:end]
 
 
 @dataclass(slots=True)
 class RaterState:
-    """What changes for one rater while it works: practice, fatigue clock, gold cursor, pre-drawn time noise."""
+    """What changes for one rater while it works: practice, fatigue clock, gold cursor, guideline version,
+    calibration effects, and its streams of per-answer draws."""
 
-    rng: np.random.Generator
-    time_factor: float
-    noise_sd: float
+    time_factors: Draws
     gold_order: list[int]
+    uniforms: Draws | None = None
+    copy_draws: Draws | None = None
+    drift_steps: Draws | None = None
     practice: int = 0
     time_on_task: float = 0.0  # seconds since the last break, after recovery
     gold_seen: int = 0
     gold_credit: float = 0.0
     trained_minutes: float = 0.0
-    time_factors: list[float] = field(default_factory=list)
-    next_factor: int = 0
+    version: int = 0  # guideline version the rater works by
+    drift: float = 0.0  # ability drift so far (logits)
+    ability_offset: float = 0.0  # calibration's ability gain (logits)
+    bias_shrink: float = 0.0  # share of the bias replaced by uniform (calibration)
+    since_calibration: int = 0  # answers since the last calibration session
+    calibrated_at: float = 0.0  # seconds, when the last calibration session (or the start of work) ended
+    calibrations: int = 0
+    started: bool = False
 
-    def take_time_factors(self, n: int) -> list[float]:
-        """The next ``n`` per-answer time factors; blocks are drawn as needed, so the sequence does not depend on
-        the page sizes."""
-        start = self.next_factor
-        end = start + n
-        if end > len(self.time_factors):
-            while end > len(self.time_factors):
-                block = answer_time_factors(self.time_factor, self.noise_sd, self.rng.standard_normal(NOISE_BLOCK))
-                self.time_factors = self.time_factors[start:] + block.tolist()
-                end -= start
-                start = 0
-        self.next_factor = end
-        return self.time_factors[start:end]
+
+@dataclass
+class RaterRecord:
+    """What the raters table reports about each rater's life in the campaign, beyond its true parameters."""
+
+    qualified: np.ndarray
+    blocked: np.ndarray
+    blocked_at: np.ndarray
+    left_at: np.ndarray
+    left_reason: np.ndarray
+    calibrations: np.ndarray
+    trained: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> RaterRecord:
+        return cls(
+            qualified=np.zeros(n, dtype=bool),
+            blocked=np.zeros(n, dtype=bool),
+            blocked_at=np.full(n, np.nan),
+            left_at=np.full(n, np.nan),
+            left_reason=np.full(n, "not_started", dtype=object),
+            calibrations=np.zeros(n, dtype=np.int64),
+            trained=np.zeros(n, dtype=bool),
+        )
+
+
+DrawMode = Literal["auto", "as_given", "at_end"]
 
 
 class CampaignRun:
-    """The state one run shares between its rater processes: items, raters, policy, ledger and the answer log."""
+    """The state one run shares between its rater processes: items, raters, policy, quality control, ledger, store."""
 
     def __init__(
-        self, design: TaskDesign, population: RaterPopulation, campaign: Campaign, seed: int, replicate: int
+        self,
+        design: TaskDesign,
+        population: RaterPopulation,
+        campaign: Campaign,
+        seed: int,
+        replicate: int,
+        assignment: AssignmentPolicy | None = None,
+        quality: Sequence[QualityControl] = (),
+        draw: DrawMode = "auto",
     ) -> None:
-        if campaign.redundancy > population.n_raters:
-            raise ConfigError(
-                f"campaign.redundancy = {campaign.redundancy} exceeds the rater pool: it must be at most "
-                f"raters.n_raters = {population.n_raters} (no rater labels an item twice)"
-            )
         self.design = design
         self.population = population
         self.campaign = campaign
         self.seed = seed
         self.replicate = replicate
-        self.items: Items = sample_items(design, stream(seed, replicate, "items"))
+        self.quality = [copy.deepcopy(control) for control in quality]
+        self.qualification = _one_of(self.quality, Qualification)
+        self.calibration = _one_of(self.quality, Calibration)
+        for control in self.quality:
+            control.validate(design, population, campaign)
+        self.policy: AssignmentPolicy = copy.deepcopy(assignment) if assignment is not None else FixedRedundancy()
+        self.policy.validate(design, population, campaign)
+        needs_gold_pool = design.gold_fraction > 0 or self.qualification is not None
+        self.items: Items = sample_items(design, stream(seed, replicate, "items"), gold_pool=needs_gold_pool)
         self.raters: Raters = sample_raters(population, design.n_classes, seed, replicate)
-        self.policy: AssignmentPolicy = POLICIES[campaign.assignment](
-            design.n_items, population.n_raters, campaign.redundancy
-        )
+        self.colluding = bool((self.raters.collusion_group >= 0).any())
+        reactive = self.policy.needs_labels or any(c.needs_labels for c in self.quality) or self.colluding
+        check_choice("draw", draw, ("auto", "as_given", "at_end"))
+        if draw == "at_end" and reactive:
+            raise ConfigError("draw='at_end' is impossible here: the policy, quality control or colluders need labels")
+        self.eager = reactive or draw == "as_given"
         self.ledger = Ledger(campaign)
-        self.log = AnswerLog()
-        self.trained = np.zeros(population.n_raters, dtype=bool)
+        self.store = AnswerStore()
+        self.record = RaterRecord.empty(population.n_raters)
+        self._blocked = [False] * population.n_raters
+        self._page_size, self._gold_fraction = campaign.page_size, design.gold_fraction
         self.arrival_seconds = self._arrivals()
         self.horizon_seconds = math.inf if campaign.horizon_hours is None else campaign.horizon_hours * 3600.0
-        self._median_seconds: list[float] = self.items.median_seconds.tolist()
+        self.version = 0  # guideline version in force
+        self._versions = self._version_lists()
+        self.is_gold: list[bool] = self.items.is_gold.tolist()
+        self._page_model = PageModel(self.raters, population, design)
+        self._leaders: dict[tuple[int, int], int] = {}
+        self._online: dict[str, Any] = {}
+        self._group: list[int] = self.raters.collusion_group.tolist()
+        self._waiting: deque[simpy.Event] = deque()
+        self._new_work = 0
+        self._wake_up_at = math.inf
+        self.env: simpy.Environment | None = None
         self.progress: Any = None
+        self.policy.start(self)
+        for control in self.quality:
+            control.start(self)
+        if self.eager:  # the policy hears of every answer (and of dropped ones), then quality control
+            self.store.subscribers.append(self.policy)
+            self.store.subscribers.extend(control for control in self.quality if control.needs_labels)
+
+    # -- set-up -------------------------------------------------------------------------------------------------
 
     def _arrivals(self) -> np.ndarray:
         n = self.population.n_raters
@@ -212,62 +343,366 @@ class CampaignRun:
         mean_gap = 3600.0 / self.campaign.arrival_rate_per_hour
         return np.cumsum(stream(self.seed, self.replicate, "arrivals").exponential(mean_gap, n))
 
+    def _version_lists(self) -> list[tuple[list[int], list[int], list[float], list[float]]]:
+        """Per guideline version: true labels, confusers, effective difficulty and median seconds, as lists."""
+        items = self.items
+        if items.version_label is None:
+            assert items.version_confuser is None and items.version_difficulty is None
+            return [
+                (
+                    items.true_label.tolist(),
+                    items.confuser.tolist(),
+                    items.difficulty_effective.tolist(),
+                    items.median_seconds.tolist(),
+                )
+            ]
+        assert items.version_confuser is not None and items.version_difficulty is not None
+        assert items.version_seconds is not None
+        return [
+            (
+                items.version_label[v].tolist(),
+                items.version_confuser[v].tolist(),
+                items.version_difficulty[v].tolist(),
+                items.version_seconds[v].tolist(),
+            )
+            for v in (0, 1)
+        ]
+
     def new_rater_state(self, worker: int) -> RaterState:
         gold_pool = self.items.n_total - self.items.n_regular
-        return RaterState(
-            rng=stream(self.seed, self.replicate, "answers", worker),
-            time_factor=float(self.raters.time_factor[worker]),
-            noise_sd=self.population.answer_time_sd,
+        seed, replicate = self.seed, self.replicate
+        time_rng = stream(seed, replicate, "answers", worker)
+        factor, noise_sd = float(self.raters.time_factor[worker]), self.population.answer_time_sd
+        state = RaterState(
+            time_factors=Draws(lambda n: answer_time_factors(factor, noise_sd, time_rng.standard_normal(n)).tolist()),
             # each rater meets the gold pool in its own fixed order
-            gold_order=stream(self.seed, self.replicate, "answers", worker, 1).permutation(gold_pool).tolist(),
+            gold_order=stream(seed, replicate, "answers", worker, 1).permutation(gold_pool).tolist(),
+            version=self.version,
         )
+        if self.eager:
+            label_rng = stream(seed, replicate, "answers", worker, 2)
+            state.uniforms = Draws(lambda n: label_rng.random(n).tolist())
+            if self._group[worker] >= 0:
+                copy_rng = stream(seed, replicate, "answers", worker, 3)
+                state.copy_draws = Draws(lambda n: copy_rng.random(n).tolist())
+            if self.population.drift_sd > 0:
+                drift_rng, step = stream(seed, replicate, "drift", worker), self.population.drift_sd / 10.0
+                state.drift_steps = Draws(lambda n: (drift_rng.standard_normal(n) * step).tolist())
+        return state
 
-    def page(self, worker: int, now: float, state: RaterState) -> float | None:
-        """Assign, time and pay for one page of answers; returns its end time, or None if the rater gets no more work.
+    # -- the lifecycle ------------------------------------------------------------------------------------------
+
+    def start_work(self, worker: int, now: float, state: RaterState) -> None:
+        """The rater begins (or resumes after training) with the guidelines in force."""
+        if not state.started:
+            state.started = True
+            state.calibrated_at = now
+        if state.version != self.version:
+            state.version, state.trained_minutes = self.version, 0.0
+
+    def train(self, worker: int, state: RaterState) -> bool:
+        """Commit one rater's training; False if the budget cannot pay it."""
+        if not self.ledger.commit_time("training", self.campaign.training_cost):
+            return False
+        self.record.trained[worker] = True
+        state.version = self.version
+        state.trained_minutes = self.campaign.training_minutes
+        return True
+
+    def leave(self, worker: int, reason: str, now: float) -> None:
+        self.record.left_reason[worker] = reason
+        self.record.left_at[worker] = now
+
+    def block(self, worker: int, at: float, drop_answers: bool) -> None:
+        """Quality control blocks ``worker`` (it gets no more work); optionally its answers stop counting."""
+        if not self._blocked[worker]:
+            self._blocked[worker] = True
+            self.record.blocked[worker] = True
+            self.record.blocked_at[worker] = at
+        if drop_answers:
+            self.store.drop_worker(worker)
+
+    def revise_guidelines(self) -> None:
+        self.version = 1
+
+    def truth_now(self) -> list[int]:
+        """Every item's true label under the definitions in force now (what gold questions are scored against)."""
+        return self._versions[self.version][0]
+
+    def online_model(self, aggregator: Any) -> Any:
+        """The run's online model of ``aggregator`` over the regular items (one per aggregator type and settings,
+        shared by the policy and quality control), fed with every visible regular answer before the policy hears
+        of it."""
+        key = repr(aggregator)
+        if key not in self._online:
+            model = aggregator.online_model(self.design.n_items, self.population.n_raters, self.design.n_classes)
+            self._online[key] = model
+            self.store.subscribers.insert(0, OnlineFeed(model, self.design.n_items))
+        return self._online[key]
+
+    # -- pages --------------------------------------------------------------------------------------------------
+
+    def request_page(self, worker: int, now: float, state: RaterState) -> float | Outcome:
+        """Deliver what has ended, then assign, time, pay for and record one page (see the module docstring).
 
         Gold questions come at the rate ``gold_fraction`` exactly (a credit of ``gold_fraction`` accrues per answer
         and each gold question spends one), at the end of the page. A rater with no regular work left gets no gold.
         """
-        wanted = self.ledger.affordable(self.campaign.page_size)
+        store = self.store
+        if self.eager and store.pending:
+            store.deliver(now + TIME_TOLERANCE)
+            self._after_delivery()
+        if self._blocked[worker]:
+            return Outcome.BLOCKED
+        ledger = self.ledger
+        wanted = ledger.affordable(self._page_size)
         if wanted == 0:
-            return None
-        n_gold = 0
-        if self.design.gold_fraction > 0:
-            state.gold_credit += wanted * self.design.gold_fraction
-            n_gold = min(int(state.gold_credit), wanted, len(state.gold_order) - state.gold_seen)
-        item_ids = self.policy.assign(worker, wanted - n_gold) if wanted > n_gold else []
+            return Outcome.BUDGET
+        n_gold, credit, gold_fraction = 0, 0.0, self._gold_fraction
+        if gold_fraction > 0:
+            credit = state.gold_credit + wanted * gold_fraction
+            n_gold = min(int(credit), wanted, len(state.gold_order) - state.gold_seen)
+        item_ids: list[int] = []
+        if wanted > n_gold:
+            if self.eager and self.policy.complete:
+                return Outcome.NO_WORK
+            assigned = self.policy.assign(worker, wanted - n_gold, ledger._affordable)
+            if assigned is WAIT:
+                return Outcome.WAIT if store.pending else Outcome.NO_WORK
+            assert isinstance(assigned, list)
+            item_ids = assigned
         if not item_ids and (n_gold == 0 or self.policy.complete):
-            return None
-        state.gold_credit -= n_gold
+            return Outcome.NO_WORK
+        if gold_fraction > 0:
+            state.gold_credit = credit - n_gold
         if n_gold:
             gold = state.gold_order[state.gold_seen : state.gold_seen + n_gold]
             item_ids += [self.items.n_regular + g for g in gold]
-        seconds = map(mul, map(self._median_seconds.__getitem__, item_ids), state.take_time_factors(len(item_ids)))
-        ends = list(accumulate(seconds, initial=now))[1:]
-        t = ends[-1]
-        if t > self.horizon_seconds:  # answers that would end after the horizon are never given
+        end = self._give(worker, now, state, item_ids, n_gold)
+        return Outcome.HORIZON if end is None else end
+
+    def qualify(self, worker: int, now: float, state: RaterState) -> tuple[float, bool] | Outcome:
+        """Give the qualification test (the rater's first gold questions, as one page): (its end, passed), or the
+        outcome (``BUDGET``, ``HORIZON``) that prevents it. The rater passes with a share of right answers of at
+        least ``pass_mark``, scored against the gold labels in force."""
+        test = self.qualification
+        assert test is not None
+        if test.paid and self.ledger.affordable(test.n_questions) < test.n_questions:
+            return Outcome.BUDGET
+        gold = state.gold_order[: test.n_questions]
+        state.gold_seen = test.n_questions
+        items = [self.items.n_regular + g for g in gold]
+        end = self._give(worker, now, state, items, 0, QUALIFICATION, paid=test.paid)
+        if end is None:
+            return Outcome.HORIZON
+        rows = range(self.store.n_answers - len(items), self.store.n_answers)
+        truth = self.truth_now()
+        correct = sum(1 for r in rows if self.store.label[r] == truth[self.store.item[r]])
+        passed = correct >= test.pass_mark * len(items) - 1e-9
+        self.record.qualified[worker] = passed
+        return end, passed
+
+    def _give(
+        self,
+        worker: int,
+        now: float,
+        state: RaterState,
+        item_ids: list[int],
+        n_gold: int,
+        stage: int = WORK,
+        paid: bool = True,
+    ) -> float | None:
+        """Time, pay for and record the answers to ``item_ids`` (the last ``n_gold`` of them gold questions); draw
+        their labels if the campaign reacts to them. Returns the end of the last answer, or None if not even the
+        first ends before the horizon."""
+        versions = self._versions[state.version]
+        n = len(item_ids)
+        seconds = map(mul, map(versions[3].__getitem__, item_ids), state.time_factors.take(n))
+        ends = list(accumulate(seconds, initial=now))
+        del ends[0]
+        if ends[-1] > self.horizon_seconds:  # answers that would end after the horizon are never given
             kept = sum(1 for end in ends if end <= self.horizon_seconds)
+            if stage == WORK:
+                self.policy.release(worker, [item for item in item_ids[kept:] if not self.is_gold[item]])
             if kept == 0:
                 return None
-            item_ids, ends = item_ids[:kept], ends[:kept]
-            t = ends[-1]
-        n = len(item_ids)
-        if n_gold:
-            state.gold_seen += sum(1 for item in item_ids if item >= self.items.n_regular)
-        self.ledger.commit_answers(n)
-        log = self.log
-        log.pages.append((worker, now, state.time_on_task, state.practice, state.trained_minutes, n))
-        log.items.extend(item_ids)
-        log.t_end.extend(ends)
+            n_gold = max(0, n_gold - (n - kept))
+            item_ids, ends, n = item_ids[:kept], ends[:kept], kept
+        if paid:
+            ledger = self.ledger
+            if stage == QUALIFICATION:
+                ledger.commit_answers(n, "qualification")
+            else:
+                if n_gold:
+                    ledger.commit_answers(n_gold, "gold")
+                    state.gold_seen += n_gold
+                ledger.n_answers += n - n_gold  # ledger.commit_answers(n - n_gold), inlined: once per page
+                ledger.answers["answers"] += n - n_gold
+                ledger._affordable -= n - n_gold
+        page = (
+            worker, now, state.time_on_task, state.practice, state.trained_minutes, n, state.version,
+            state.ability_offset, state.bias_shrink, stage,
+        )  # fmt: skip
+        if self.eager:
+            self._draw(page, item_ids, ends, state, versions)
+        self.store.add_page(page, item_ids, ends)
+        t = ends[-1]
         state.practice += n
+        state.since_calibration += n
         state.time_on_task += t - now
         if self.progress is not None:
             self.progress.update(n)
         return t
 
+    def _draw(
+        self,
+        page: tuple[Any, ...],
+        item_ids: list[int],
+        ends: list[float],
+        state: RaterState,
+        versions: tuple[list[int], list[int], list[float], list[float]],
+    ) -> None:
+        """Draw one page's labels with the per-page answer model (colluders may copy their group's first answer)."""
+        worker, now, tau = page[0], page[1], page[2]
+        n = len(item_ids)
+        assert state.uniforms is not None
+        drift: list[float] = []
+        if state.drift_steps is not None:
+            steps = state.drift_steps.take(n)
+            for step in steps:  # the drift of an answer is the sum of the steps before it
+                drift.append(state.drift)
+                state.drift += step
+        labels_v, confusers_v, difficulty_v, _ = versions
+        situation = Page(
+            worker=worker,
+            true_label=list(map(labels_v.__getitem__, item_ids)),
+            confuser=list(map(confusers_v.__getitem__, item_ids)),
+            difficulty=list(map(difficulty_v.__getitem__, item_ids)),
+            time_on_task=[tau, *[tau + (start - now) for start in ends[:-1]]],
+            uniforms=state.uniforms.take(n),
+            practice=page[3],
+            training_minutes=page[4],
+            complexity=self.design.complexities[state.version],
+            ability_offset=state.ability_offset,
+            bias_shrink=state.bias_shrink,
+            drift=drift,
+        )
+        labels, distributions = draw_page(self._page_model, situation)
+        store = self.store
+        # P(correct) against the definitions of each guideline version (the final truth is known only at the end)
+        truths = [version[0] for version in self._versions]
+        p_correct = [
+            list(map(list.__getitem__, distributions, map(truth.__getitem__, item_ids))) for truth in truths
+        ]
+        if state.copy_draws is not None:
+            leaders, group = self._leaders, self._group[worker]
+            copying = self.population.collusion_copy_probability
+            for k, (item, u) in enumerate(zip(item_ids, state.copy_draws.take(n), strict=True)):
+                leader = leaders.get((group, item))
+                if leader is None:
+                    leaders[group, item] = labels[k]
+                    store.leader_label.append(-1)
+                    continue
+                store.leader_label.append(leader)
+                for p, truth in zip(p_correct, truths, strict=True):
+                    p[k] = copying * (leader == truth[item]) + (1.0 - copying) * p[k]
+                if u < copying:
+                    labels[k] = leader
+        elif self.colluding:
+            store.leader_label.extend([-1] * n)
+        store.label.extend(labels)
+        store.p_correct.extend(p_correct[0])
+        if len(p_correct) > 1:
+            store.p_correct_revised.extend(p_correct[1])
+
+    # -- waiting for work ---------------------------------------------------------------------------------------
+
+    def wait_for_work(self, env: simpy.Environment) -> simpy.Event:
+        """An event that fires when work may be there for a waiting rater: the policy reopened some, or no answer is
+        in flight any more (then the rater learns there is nothing left). Waiters are woken first come, first
+        served, as many as answers were reopened."""
+        event = env.event()
+        self._waiting.append(event)
+        self._schedule_wake_up(env)
+        return event
+
+    def work_reopened(self, n: int) -> None:
+        """The policy's hook: ``n`` more answers are wanted (top-ups became due)."""
+        self._new_work += n
+
+    def _after_delivery(self) -> None:
+        waiting = self._waiting
+        if waiting:
+            if self.policy.complete or not self.store.pending:
+                wake = len(waiting)
+            else:
+                wake = min(self._new_work, len(waiting))
+            for _ in range(wake):
+                event = waiting.popleft()
+                if not event.triggered:
+                    event.succeed()
+            if waiting and self.env is not None:
+                self._schedule_wake_up(self.env)
+        self._new_work = 0
+
+    def _schedule_wake_up(self, env: simpy.Environment) -> None:
+        next_end = self.store.next_end
+        if next_end < self._wake_up_at:
+            self._wake_up_at = next_end
+            env.process(self._wake_up(env, next_end))
+
+    def _wake_up(self, env: simpy.Environment, at: float) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(max(at - env.now, 0.0))
+        if self._wake_up_at == at:
+            self._wake_up_at = math.inf
+        self.store.deliver(max(env.now, at) + TIME_TOLERANCE)
+        self._after_delivery()
+
+    # -- calibration --------------------------------------------------------------------------------------------
+
+    def calibration_due(self, now: float, state: RaterState) -> bool:
+        calibration = self.calibration
+        if calibration is None:
+            return False
+        if calibration.max_sessions is not None and state.calibrations >= calibration.max_sessions:
+            return False
+        by_answers = calibration.every_answers is not None and state.since_calibration >= calibration.every_answers
+        by_hours = calibration.every_hours is not None and now - state.calibrated_at >= calibration.every_hours * 3600
+        return by_answers or by_hours
+
+    def calibrate(self, worker: int, state: RaterState) -> float:
+        """Pay for one calibration session and apply its effects; its seconds (0 if the budget cannot pay it)."""
+        calibration = self.calibration
+        assert calibration is not None
+        if not self.ledger.commit_time("calibration", self.campaign.wage_cost(calibration.minutes)):
+            return 0.0
+        state.ability_offset = calibration.ability_after(state.ability_offset)
+        state.bias_shrink = 1.0 - (1.0 - state.bias_shrink) * (1.0 - calibration.bias_shrink)
+        if state.version != self.version:  # the session teaches the revised guidelines
+            state.version, state.trained_minutes = self.version, calibration.minutes
+        state.calibrations += 1
+        self.record.calibrations[worker] = state.calibrations
+        return calibration.minutes * 60.0
+
+    def calibrated(self, now: float, state: RaterState) -> None:
+        state.since_calibration = 0
+        state.calibrated_at = now
+
+    # -- the result ---------------------------------------------------------------------------------------------
+
     def result(self, now: float) -> CampaignResult:
-        timeline = AnswerTimeline.from_log(self.log)
-        labels, p_correct = draw_answers(timeline, self)
+        store = self.store
+        if store.subscribers:
+            store.deliver(math.inf)
+        timeline = AnswerTimeline.from_store(store)
+        situation = self.situation(timeline)
+        revised = self.version == 1
+        truth = self.items.truth(revised)
+        if self.eager:
+            labels = np.asarray(store.label, dtype=np.int64)
+            p_correct = np.asarray(store.p_correct_revised if revised else store.p_correct, dtype=np.float64)
+        else:
+            labels, p_correct = draw_answers(timeline, situation, self, truth)
         answers = pd.DataFrame(
             {
                 "task": timeline.item,
@@ -276,14 +711,17 @@ class CampaignRun:
                 "is_gold": self.items.is_gold[timeline.item],
                 "t_start": timeline.t_start,
                 "t_end": timeline.t_end,
-                "cost": np.full(timeline.item.shape[0], float(self.campaign.pay_per_answer)),
+                "cost": np.where(self._paid(timeline), float(self.campaign.pay_per_answer), 0.0),
                 "p_correct": p_correct,
+                "stage": pd.Categorical.from_codes(timeline.stage, categories=pd.Index(["work", "qualification"])),
+                "dropped": np.isin(timeline.worker, list(store.dropped_workers)),
             }
         )
         regular = ~self.items.is_gold
         task_ids = np.arange(self.items.n_total)
         answered = np.bincount(timeline.item, minlength=self.items.n_total)[: self.items.n_regular]
-        if self.policy.complete and (answered >= self.campaign.redundancy).all():
+        done = self.policy.items_done()
+        if self.policy.complete:
             stop_reason = "complete"
         elif self.ledger.exhausted:
             stop_reason = "budget"
@@ -291,94 +729,225 @@ class CampaignRun:
             stop_reason = "time_horizon"
         else:
             stop_reason = "raters_exhausted"
+        spend = self.ledger.spend_by_category()
         ledger: dict[str, Any] = {
             "stop_reason": stop_reason,
             "budget": None if self.campaign.budget is None else float(self.campaign.budget),
             "spend": float(self.ledger.spend),
-            "answer_spend": float(self.ledger.pay * self.ledger.n_answers),
-            "training_spend": float(self.ledger.training_spend),
+            **{f"{name}_spend": value for name, value in spend.items()},
+            "answer_spend": float(self.ledger.pay * self.ledger.n_answers),  # answers of every kind
             "n_answers": int(timeline.item.shape[0]),
             "n_gold_answers": int(answers["is_gold"].sum()),
+            "n_qualification_answers": int((timeline.stage == QUALIFICATION).sum()),
+            "n_dropped_answers": int(answers["dropped"].sum()),
             "n_items": int(self.items.n_regular),
-            "items_complete": int((answered >= self.campaign.redundancy).sum()),
+            "items_answered": int((answered > 0).sum()),
+            "items_complete": int(done.sum()),
             "n_raters": int(self.raters.n_raters),
             "raters_active": int(np.unique(timeline.worker).shape[0]),
-            "raters_trained": int(self.trained.sum()),
+            "raters_trained": int(self.record.trained.sum()),
+            "raters_blocked": int(self.record.blocked.sum()),
+            "raters_failed_qualification": int((self.record.left_reason == "failed_qualification").sum()),
+            "raters_quit": int((self.record.left_reason == "quit").sum()),
+            "guidelines_revised": revised,
             "duration_hours": float(timeline.t_end.max()) / 3600.0 if timeline.t_end.size else 0.0,
             "seed": int(self.seed),
             "replicate": int(self.replicate),
         }
         return CampaignResult(
             answers=answers,
-            truth=label_series(task_ids[regular], self.items.true_label[regular]),
-            gold=label_series(task_ids[~regular], self.items.true_label[~regular]),
-            items=items_table(self.items, answers),
-            raters=raters_table(self.raters, answers, self.items, self.trained, self.arrival_seconds),
+            truth=label_series(task_ids[regular], truth[regular]),
+            gold=label_series(task_ids[~regular], truth[~regular]),
+            items=items_table(self.items, answers, done, revised),
+            raters=raters_table(
+                self.raters, answers, self.items, truth, self.record, self.arrival_seconds, self._expected_accuracy()
+            ),
             ledger=ledger,
+            situation=situation,
+            leader_label=np.asarray(store.leader_label, dtype=np.int64) if self.colluding else None,
+            copy_probability=self.population.collusion_copy_probability,
+            items_model=self.items,
+            revised=revised,
         )
+
+    def _expected_accuracy(self) -> np.ndarray:
+        """Each rater's accuracy on (the first, at most 500, of) the regular items at the start of work."""
+        items = self.items
+        sample = np.arange(min(items.n_regular, EXPECTED_ACCURACY_ITEMS))  # items are exchangeable: the first ones
+        return expected_accuracy(
+            self.raters, self.population, self.design, items.true_label[sample], items.confuser[sample],
+            items.difficulty_effective[sample], self.campaign.training_minutes,
+        )  # fmt: skip
+
+    def _paid(self, timeline: AnswerTimeline) -> np.ndarray | bool:
+        if self.qualification is None or self.qualification.paid:
+            return True
+        return timeline.stage != QUALIFICATION
+
+    def situation(self, timeline: AnswerTimeline) -> Situation:
+        """The answer model's inputs for every answer of the run, as the rater saw each item."""
+        items, version = self.items, timeline.version
+        if items.version_label is not None:
+            assert items.version_confuser is not None and items.version_difficulty is not None
+            true_label = items.version_label[version, timeline.item]
+            confuser = items.version_confuser[version, timeline.item]
+            difficulty = items.version_difficulty[version, timeline.item]
+        else:
+            true_label = items.true_label[timeline.item]
+            confuser = items.confuser[timeline.item]
+            difficulty = items.difficulty_effective[timeline.item]
+        complexity: np.ndarray | None = None
+        if self.design.revision_hours is not None:
+            complexity = np.asarray(self.design.complexities)[version]
+        drift = drift_offsets(timeline, self)
+        offset = timeline.ability_offset + drift if drift is not None else timeline.ability_offset
+        return Situation(
+            worker=timeline.worker,
+            raters=self.raters,
+            population=self.population,
+            design=self.design,
+            true_label=true_label,
+            confuser=confuser,
+            difficulty=difficulty,
+            practice=timeline.practice,
+            time_on_task=timeline.time_on_task,
+            training_minutes=timeline.training_minutes,
+            complexity=complexity,
+            ability_offset=offset if np.any(offset) else 0.0,
+            bias_shrink=timeline.bias_shrink if np.any(timeline.bias_shrink) else 0.0,
+        )
+
+
+class OnlineFeed:
+    """A store subscriber that adds each visible answer to a regular item to an online aggregator, and removes the
+    answers that stop counting (where the model can)."""
+
+    def __init__(self, model: Any, n_items: int) -> None:
+        self.model = model
+        self.n_items = n_items
+
+    def observe(self, store: AnswerStore, rows: Rows) -> None:
+        add, n_items = self.model.add, self.n_items
+        item, worker, label = store.item, store.worker, store.label
+        for row in rows:
+            if item[row] < n_items:
+                add(item[row], worker[row], label[row])
+
+    def discard(self, store: AnswerStore, rows: Rows, visible: bool) -> None:
+        remove = getattr(self.model, "remove", None)
+        if not visible or remove is None:
+            return
+        for row in rows:
+            if store.item[row] < self.n_items:
+                remove(store.item[row], store.worker[row], store.label[row])
+
+
+def _one_of(controls: list[QualityControl], kind: type[QualityControl]) -> Any:
+    found = [control for control in controls if isinstance(control, kind)]
+    if len(found) > 1:
+        raise ConfigError(f"quality: at most one {kind.__name__} option, got {len(found)}")
+    return found[0] if found else None
 
 
 def label_series(tasks: np.ndarray, labels: np.ndarray) -> pd.Series:
     return pd.Series(labels, index=pd.Index(tasks, name="task"), name="label")
 
 
-def draw_answers(timeline: AnswerTimeline, run: CampaignRun) -> tuple[np.ndarray, np.ndarray]:
+def per_rater_streams(run: CampaignRun, timeline: AnswerTimeline, draw: Any) -> np.ndarray:
+    """One value per answer: the k-th answer of rater j gets the k-th value of ``draw(j, n_j)`` (rater j's stream),
+    whatever order the answers are in."""
+    order = np.argsort(timeline.worker, kind="stable")
+    counts = np.bincount(timeline.worker, minlength=run.raters.n_raters)
+    values = np.empty(timeline.worker.shape[0])
+    values[order] = np.concatenate([draw(j, n) for j, n in enumerate(counts.tolist()) if n] or [np.empty(0)])
+    return values
+
+
+def drift_offsets(timeline: AnswerTimeline, run: CampaignRun) -> np.ndarray | None:
+    """Each answer's ability drift (logits): the sum of its rater's drift steps before it; None when drift is off."""
+    if run.population.drift_sd == 0:
+        return None
+    step = run.population.drift_sd / 10.0
+
+    def walk(worker: int, n: int) -> np.ndarray:
+        steps = stream(run.seed, run.replicate, "drift", worker).standard_normal(n) * step
+        return np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+
+    # a rater's answers are in practice order in the store, so the k-th answer has practice k
+    return per_rater_streams(run, timeline, walk)
+
+
+def draw_answers(
+    timeline: AnswerTimeline, situation: Situation, run: CampaignRun, truth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels and P(correct) of every answer in one vectorised pass of the answer model.
 
     The k-th answer of rater j uses the k-th U(0, 1) of rater j's own label stream, so a rater's labels do not
     depend on what other raters did or on the order the log holds them in.
     """
-    items = run.items
-    situation = Situation(
-        worker=timeline.worker,
-        raters=run.raters,
-        population=run.population,
-        design=run.design,
-        true_label=items.true_label[timeline.item],
-        confuser=items.confuser[timeline.item],
-        difficulty=items.difficulty_effective[timeline.item],
-        practice=timeline.practice,
-        time_on_task=timeline.time_on_task,
-        training_minutes=timeline.training_minutes,
-    )
     probabilities = label_probabilities(situation)
-    order = np.argsort(timeline.worker, kind="stable")
-    counts = np.bincount(timeline.worker, minlength=run.raters.n_raters)
-    uniforms = np.empty(timeline.worker.shape[0])
-    uniforms[order] = np.concatenate(
-        [stream(run.seed, run.replicate, "answers", j, 2).random(n) for j, n in enumerate(counts.tolist()) if n]
-        or [np.empty(0)]
+    uniforms = per_rater_streams(
+        run, timeline, lambda j, n: stream(run.seed, run.replicate, "answers", j, 2).random(n)
     )
     labels = sample_labels(probabilities, uniforms)
-    p_correct = probabilities[np.arange(labels.shape[0]), situation.true_label]
+    p_correct = probabilities[np.arange(labels.shape[0]), truth[timeline.item]]
     return labels, p_correct
 
 
 def rater(env: simpy.Environment, worker: int, run: CampaignRun) -> Generator[simpy.Event, Any, None]:
-    """One rater's working life: arrive, train (paid), then sessions of pages separated by breaks."""
+    """One rater's working life: arrive, qualify, train (paid), then sessions of pages separated by breaks, with
+    calibration sessions when due; leave when the shift is over, it quits, is blocked, or no work is left."""
     population = run.population
     if run.arrival_seconds[worker] > 0:
         yield env.timeout(run.arrival_seconds[worker])
     if run.policy.complete:
-        return
+        return run.leave(worker, "no_work", env.now)
     state = run.new_rater_state(worker)
+    run.start_work(worker, env.now, state)
+    if run.qualification is not None:
+        test = run.qualify(worker, env.now, state)
+        if isinstance(test, Outcome):
+            return run.leave(worker, test.value, env.now)
+        end, passed = test
+        yield env.timeout(end - env.now)
+        if not passed:
+            return run.leave(worker, "failed_qualification", env.now)
     if run.campaign.training_minutes > 0:
-        if not run.ledger.commit_training():
-            return
-        run.trained[worker] = True
-        state.trained_minutes = run.campaign.training_minutes
+        if not run.train(worker, state):
+            return run.leave(worker, "budget", env.now)
         yield env.timeout(run.campaign.training_minutes * 60.0)
+    run.start_work(worker, env.now, state)
     session_seconds = population.session_minutes * 60.0
     break_seconds = population.break_minutes * 60.0
-    for _session in range(population.sessions):
+    request, calibration, timeout = run.request_page, run.calibration, env.timeout
+    for _session in range(int(run.raters.sessions[worker])):
         session_end = env.now + session_seconds
         while env.now < session_end:
-            page_end = run.page(worker, env.now, state)
-            if page_end is None:
-                return
-            yield env.timeout(page_end - env.now)
+            outcome = request(worker, env.now, state)
+            if isinstance(outcome, float):
+                yield timeout(outcome - env.now)
+            elif outcome is Outcome.WAIT:
+                yield run.wait_for_work(env) | timeout(session_end - env.now)
+                continue
+            else:
+                assert isinstance(outcome, Outcome)
+                return run.leave(worker, outcome.value, env.now)
+            if calibration is not None and run.calibration_due(env.now, state):
+                seconds = run.calibrate(worker, state)
+                if seconds:
+                    yield timeout(seconds)
+                run.calibrated(env.now, state)
         yield env.timeout(break_seconds)
         state.time_on_task = recovered_time_on_task(state.time_on_task, break_seconds, population)
+    run.leave(worker, "quit" if run.raters.quits[worker] else "shift_over", env.now)
+
+
+def guideline_revision(
+    env: simpy.Environment, run: CampaignRun, at_seconds: float
+) -> Generator[simpy.Event, Any, None]:
+    """The guidelines change at ``at_seconds``: raters learn the new version from training or calibration."""
+    yield env.timeout(at_seconds)
+    run.revise_guidelines()
 
 
 def interactive_terminal() -> bool:
@@ -393,19 +962,31 @@ def simulate(
     seed: int = 0,
     replicate: int = 0,
     progress: bool | None = None,
+    assignment: AssignmentPolicy | None = None,
+    quality: Sequence[QualityControl] = (),
+    draw: DrawMode = "auto",
 ) -> CampaignResult:
     """Run one campaign and return its tables. Same arguments, bit-identical tables.
 
-    ``progress``: show a progress bar of answers (default: only on an interactive terminal, never when ``CI`` is set).
+    ``assignment``: the assignment policy (default fixed redundancy at ``campaign.redundancy``); ``quality``: quality
+    control and rater lifecycle options (:mod:`strategies.quality`). Neither object is changed: each run works on
+    its own copy. ``draw``: when labels are drawn; ``auto`` draws each page's labels as it is given only when
+    something reacts to them (``as_given`` forces it, ``at_end`` refuses a campaign that needs them). ``progress``:
+    a progress bar of answers (default: only on an interactive terminal, never when ``CI`` is set).
     """
-    run = CampaignRun(task or TaskDesign(), raters or RaterPopulation(), campaign or Campaign(), seed, replicate)
+    run = CampaignRun(
+        task or TaskDesign(), raters or RaterPopulation(), campaign or Campaign(), seed, replicate, assignment,
+        quality, draw,
+    )  # fmt: skip
     env = simpy.Environment()
+    run.env = env
     for worker in range(run.population.n_raters):
         env.process(rater(env, worker, run))
+    if run.design.revision_hours is not None:
+        env.process(guideline_revision(env, run, run.design.revision_hours * 3600.0))
     if progress is None:
         progress = interactive_terminal()
-    wanted = run.design.n_items * run.campaign.redundancy
-    with tqdm(total=wanted, unit="answer", disable=not progress, leave=False) as bar:
+    with tqdm(total=run.policy.expected_answers(), unit="answer", disable=not progress, leave=False) as bar:
         run.progress = bar if progress else None
         env.run(until=None if math.isinf(run.horizon_seconds) else run.horizon_seconds)
     return run.result(env.now)

@@ -14,8 +14,12 @@ Archetypes (how a rater chooses a label; the probabilities themselves live in :m
 * ``confusion``: a class-conditional confusion matrix ``confusion[true][given]`` (the generative model of Dawid &
   Skene 1979); a single K x K matrix for all such raters, or a list of matrices assigned in turn.
 
-To add a rater behaviour: add its name to :data:`ARCHETYPES` (and its parameters to :class:`RaterPopulation`), and its
-label distribution to :data:`sim.response.ARCHETYPE_MODELS`.
+Traits that apply across archetypes: quitting (a per-session hazard), ability drift (a random walk in logits, model
+archetypes) and collusion (groups whose members copy the group's first answer to an item).
+
+To add a rater behaviour: add a row to :data:`ARCHETYPE_TABLE` (and its parameters to :class:`RaterPopulation`), and
+its label distribution to :data:`sim.response.ARCHETYPE_MODELS` (vectorised and per page; a test holds the two to one
+another).
 """
 
 from __future__ import annotations
@@ -28,8 +32,30 @@ import numpy as np
 from sim.streams import stream
 from sim.validation import ConfigError, check_choice, check_float, check_int, check_probability
 
-ARCHETYPES: tuple[str, ...] = ("honest", "expert", "spammer", "lazy", "adversary", "condorcet", "confusion")
-MODEL_ARCHETYPES: frozenset[str] = frozenset({"honest", "expert"})
+
+@dataclass(frozen=True)
+class Archetype:
+    """How raters of one archetype work: whether the item-response model drives their answers (so that ability,
+    learning, fatigue, comprehension, drift and calibration matter), and how fast they are."""
+
+    name: str
+    follows_model: bool = False
+    expert: bool = False  # expert ability mean, slower fatigue, expert time factor
+    fast: bool = False  # works at spammer_time_factor
+
+
+ARCHETYPE_TABLE: tuple[Archetype, ...] = (
+    Archetype("honest", follows_model=True),
+    Archetype("expert", follows_model=True, expert=True),
+    Archetype("spammer", fast=True),
+    Archetype("lazy", fast=True),
+    Archetype("adversary"),
+    Archetype("condorcet"),
+    Archetype("confusion"),
+)
+ARCHETYPES: tuple[str, ...] = tuple(archetype.name for archetype in ARCHETYPE_TABLE)
+ARCHETYPE_CODE: dict[str, int] = {name: code for code, name in enumerate(ARCHETYPES)}
+MODEL_ARCHETYPES: frozenset[str] = frozenset(a.name for a in ARCHETYPE_TABLE if a.follows_model)
 LEARNING_CURVES: tuple[str, ...] = ("power", "exponential", "none")
 ADVERSARY_STRATEGIES: tuple[str, ...] = ("uniform_wrong", "confuser")
 
@@ -65,6 +91,19 @@ class RaterPopulation:
         session_minutes: length of a work session before a break.
         break_minutes: length of a break between sessions.
         sessions: sessions per rater (the shift); a rater leaves after them.
+        quit_probability: per-session hazard of quitting: after each session a rater leaves for good with this
+            probability, so the number of sessions worked is geometric (capped by ``sessions``) and pools shrink as
+            they do on real platforms (Han et al., "All Those Wasted Hours: On Task Abandonment in Crowdsourcing",
+            WSDM 2019).
+        drift_sd: ability drift of model archetypes, in logits: a Gaussian random walk in the rater's practice whose
+            standard deviation after 100 answers is ``drift_sd`` (steps of sd ``drift_sd / 10`` per answer; Jung &
+            Lease, "Modeling Temporal Crowd Work Quality with Limited Supervision", HCOMP 2015, model worker quality
+            as a latent process that moves over time).
+        colluder_share: share of raters who belong to a collusion group (KhudaBukhsh, Carbonell & Jansen,
+            "Detecting Non-Adversarial Collusion in Crowdsourcing", HCOMP 2014).
+        collusion_group_size: raters per collusion group.
+        collusion_copy_probability: probability that a colluder copies the group's first answer to the item rather
+            than answering on its own.
     """
 
     n_raters: int = 100
@@ -93,6 +132,11 @@ class RaterPopulation:
     session_minutes: float = 60.0
     break_minutes: float = 15.0
     sessions: int = 4
+    quit_probability: float = 0.0
+    drift_sd: float = 0.0
+    colluder_share: float = 0.0
+    collusion_group_size: int = 3
+    collusion_copy_probability: float = 0.8
 
     def __post_init__(self) -> None:
         check_int("raters.n_raters", self.n_raters, 1)
@@ -122,6 +166,11 @@ class RaterPopulation:
             check_float(f"raters.{key}", getattr(self, key), 0.0, low_open=True)
         check_float("raters.break_minutes", self.break_minutes, 0.0)
         check_int("raters.sessions", self.sessions, 1)
+        check_probability("raters.quit_probability", self.quit_probability)
+        check_float("raters.drift_sd", self.drift_sd, 0.0)
+        check_probability("raters.colluder_share", self.colluder_share)
+        check_int("raters.collusion_group_size", self.collusion_group_size, 2)
+        check_probability("raters.collusion_copy_probability", self.collusion_copy_probability)
         check_choice("raters.learning_curve", self.learning_curve, LEARNING_CURVES)
         check_choice("raters.adversary_strategy", self.adversary_strategy, ADVERSARY_STRATEGIES)
         if shares.get("condorcet", 0) > 0:
@@ -169,6 +218,10 @@ class Raters:
     fixed_label: np.ndarray  # the lazy rater's label
     accuracy: np.ndarray  # condorcet accuracy (NaN for other archetypes)
     confusion: np.ndarray | None  # (n, K, K) for confusion raters, identity elsewhere
+    sessions: np.ndarray  # sessions the rater works at most (the shift, or fewer if it quits)
+    quits: np.ndarray  # bool: the rater quits after its last session rather than finishing its shift
+    collusion_group: np.ndarray  # collusion group id, -1 for raters outside any group
+    archetype_code: np.ndarray  # archetype as its index in ARCHETYPE_TABLE
 
     @property
     def n_raters(self) -> int:
@@ -185,16 +238,22 @@ def sample_raters(population: RaterPopulation, n_classes: int, seed: int, replic
     speed = np.empty(n)
     bias = np.empty((n, n_classes))
     fixed_label = np.empty(n, dtype=np.int64)
+    sessions = np.full(n, population.sessions, dtype=np.int64)
+    table = {a.name: a for a in ARCHETYPE_TABLE}
+    is_expert = np.array([table[name].expert for name in archetype], dtype=bool)
+    fast = np.array([table[name].fast for name in archetype], dtype=bool)
     for j in range(n):  # one small block draw per rater keeps each rater's draws independent of the pool size
         rng = stream(seed, replicate, "raters", j)
         z_ability, z_speed = rng.standard_normal(2)
-        mean = population.expert_ability_mean if archetype[j] == "expert" else population.ability_mean
+        mean = population.expert_ability_mean if is_expert[j] else population.ability_mean
         ability[j] = mean + population.ability_sd * z_ability
         speed[j] = np.exp(population.speed_sd * z_speed)
         bias[j] = rng.dirichlet(np.full(n_classes, population.bias_concentration))
         fixed_label[j] = rng.integers(n_classes)
-    is_expert = archetype == "expert"
-    fast = np.isin(archetype, ["spammer", "lazy"])
+        if population.quit_probability > 0:  # drawn last, so that the draws above do not depend on it
+            sessions[j] = rng.geometric(population.quit_probability)
+    quits = sessions < population.sessions
+    sessions = np.minimum(sessions, population.sessions)
     time_factor = speed * np.where(is_expert, population.expert_time_factor, 1.0)
     time_factor = np.where(fast, time_factor * population.spammer_time_factor, time_factor)
     fatigue_scale = np.where(is_expert, population.expert_fatigue_scale, 1.0)
@@ -214,4 +273,25 @@ def sample_raters(population: RaterPopulation, n_classes: int, seed: int, replic
         fixed_label=fixed_label,
         accuracy=accuracy,
         confusion=confusion,
+        sessions=sessions,
+        quits=quits,
+        collusion_group=collusion_groups(population, seed, replicate),
+        archetype_code=np.array([ARCHETYPE_CODE[name] for name in archetype], dtype=np.int64),
     )
+
+
+def collusion_groups(population: RaterPopulation, seed: int, replicate: int) -> np.ndarray:
+    """Group id per rater (-1 outside any group): ``colluder_share`` of the pool, in groups of
+    ``collusion_group_size`` (a last, smaller group of at least two takes the remainder; a single one is left out)."""
+    n = population.n_raters
+    groups = np.full(n, -1, dtype=np.int64)
+    n_colluders = round(population.colluder_share * n)
+    if n_colluders < 2:
+        return groups
+    members = stream(seed, replicate, "collusion").permutation(n)[:n_colluders]
+    ids = np.arange(n_colluders) // population.collusion_group_size
+    if np.sum(ids == ids[-1]) == 1:  # a group of one copies nobody
+        members, ids = members[:-1], ids[:-1]
+    groups[members] = ids
+    return groups
+

@@ -1,39 +1,30 @@
-"""The answer records collected during a run and the result tables built from them at the end (Ciw's pattern:
-collect plain records while simulating, build the tables once)."""
+"""The result tables built at the end of a run from the answer store (Ciw's pattern: collect plain records while
+simulating, build the tables once)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.raters import Raters
+from sim.store import PAGE_FIELDS, AnswerStore
 from sim.tasks import Items
 
-ANSWER_COLUMNS: tuple[str, ...] = ("task", "worker", "label", "is_gold", "t_start", "t_end", "cost", "p_correct")
+if TYPE_CHECKING:
+    from sim.campaign import RaterRecord
+    from sim.response import Situation
 
-
-@dataclass
-class AnswerLog:
-    """What the engine records while it runs: one row per page (who, when, in which state) and, per answer, the item
-    and the end time. Labels are not drawn while simulating: nothing in the campaign's flow depends on them yet, so
-    :func:`sim.campaign.draw_answers` draws them for all answers at once at the end (one vectorised pass)."""
-
-    # per page: (worker, start time, time on task at its start, practice at its start, training minutes, answers)
-    pages: list[tuple[int, float, float, int, float, int]] = field(default_factory=list)
-    items: list[int] = field(default_factory=list)
-    t_end: list[float] = field(default_factory=list)
-
-    @property
-    def n_answers(self) -> int:
-        return len(self.items)
+ANSWER_COLUMNS: tuple[str, ...] = (
+    "task", "worker", "label", "is_gold", "t_start", "t_end", "cost", "p_correct", "stage", "dropped",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class AnswerTimeline:
-    """The answer log as per-answer arrays, in the order pages were handed out (each page's answers in order)."""
+    """The answer store as per-answer arrays, in the order pages were handed out (each page's answers in order)."""
 
     item: np.ndarray
     worker: np.ndarray
@@ -42,27 +33,35 @@ class AnswerTimeline:
     practice: np.ndarray  # answers the rater had given before this one
     time_on_task: np.ndarray  # seconds since the rater's last (recovered) break at the answer's start
     training_minutes: np.ndarray
+    version: np.ndarray  # guideline version the rater worked by
+    ability_offset: np.ndarray  # calibration's ability gain (logits)
+    bias_shrink: np.ndarray
+    stage: np.ndarray  # 0 work, 1 qualification
 
     @classmethod
-    def from_log(cls, log: AnswerLog) -> AnswerTimeline:
-        pages = np.array(log.pages, dtype=np.float64).reshape(-1, 6)
+    def from_store(cls, store: AnswerStore) -> AnswerTimeline:
+        pages = np.array(store.pages, dtype=np.float64).reshape(-1, len(PAGE_FIELDS))
         worker, start, time_on_task, practice, training_minutes = pages[:, :5].T
         size = pages[:, 5].astype(np.int64)
         first = np.cumsum(size) - size  # index of each page's first answer
-        t_end = np.asarray(log.t_end, dtype=np.float64)
+        t_end = np.asarray(store.t_end, dtype=np.float64)
         page_start = np.repeat(start, size)
         t_start = np.empty_like(t_end)
         t_start[1:] = t_end[:-1]
         t_start[first] = page_start[first]
         position = np.arange(t_end.shape[0]) - np.repeat(first, size)
         return cls(
-            item=np.asarray(log.items, dtype=np.int64),
+            item=np.asarray(store.item, dtype=np.int64),
             worker=np.repeat(worker.astype(np.int64), size),
             t_start=t_start,
             t_end=t_end,
             practice=np.repeat(practice.astype(np.int64), size) + position,
             time_on_task=np.repeat(time_on_task, size) + (t_start - page_start),
             training_minutes=np.repeat(training_minutes, size),
+            version=np.repeat(pages[:, 6].astype(np.int64), size),
+            ability_offset=np.repeat(pages[:, 7], size),
+            bias_shrink=np.repeat(pages[:, 8], size),
+            stage=np.repeat(pages[:, 9].astype(np.int64), size),
         )
 
 
@@ -77,23 +76,57 @@ class CampaignResult:
     items: pd.DataFrame
     raters: pd.DataFrame
     ledger: dict[str, Any]
+    # what the oracle needs: the answer model's inputs per answer row, and the colluders' copied labels
+    situation: Situation | None = field(default=None, repr=False)
+    leader_label: np.ndarray | None = field(default=None, repr=False)
+    copy_probability: float = field(default=0.0, repr=False)
+    items_model: Items | None = field(default=None, repr=False)
+    revised: bool = field(default=False, repr=False)
 
     def worker_answers(self) -> pd.DataFrame:
-        """The non-gold answers in crowd-kit's columns (task, worker, label): what an aggregator sees."""
-        regular = self.answers[~self.answers["is_gold"].to_numpy()]
-        return regular[["task", "worker", "label"]].reset_index(drop=True)
+        """The answers an aggregator sees, in crowd-kit's columns (task, worker, label): regular items only, without
+        the answers quality control dropped. The index keeps each row's position in :attr:`answers`."""
+        return self.answers.loc[self._regular_rows(), ["task", "worker", "label"]]
 
     def gold_answers(self) -> pd.DataFrame:
-        gold = self.answers[self.answers["is_gold"].to_numpy()]
-        return gold[["task", "worker", "label"]].reset_index(drop=True)
+        """The answers to gold questions (qualification tests included), not dropped ones; index as above."""
+        gold = self.answers["is_gold"].to_numpy() & ~self._dropped()
+        return self.answers.loc[gold, ["task", "worker", "label"]]
+
+    def _dropped(self) -> np.ndarray:
+        if "dropped" not in self.answers:
+            return np.zeros(len(self.answers), dtype=bool)
+        return self.answers["dropped"].to_numpy(dtype=bool)
+
+    def _regular_rows(self) -> np.ndarray:
+        return ~self.answers["is_gold"].to_numpy(dtype=bool) & ~self._dropped()
+
+    def log_joint(self, answers: pd.DataFrame) -> pd.DataFrame:
+        """log P(true label = k, each task's answers in ``answers``) under the simulator's true answer model.
+
+        ``answers`` must be rows of :attr:`answers` (the index says which; :meth:`worker_answers` keeps it). This is
+        what :class:`strategies.aggregation.Oracle` needs; see :mod:`sim.oracle`.
+        """
+        from sim.oracle import log_joint
+
+        return log_joint(self, answers)
+
+    @property
+    def priors(self) -> pd.Series:
+        """The true class priors of the task design (the oracle's prior)."""
+        from sim.oracle import class_priors
+
+        return class_priors(self)
 
 
-def items_table(items: Items, answers: pd.DataFrame) -> pd.DataFrame:
+def items_table(items: Items, answers: pd.DataFrame, done: np.ndarray, revised: bool) -> pd.DataFrame:
+    """One row per item (gold questions last): its true parameters, how many answers it got and whether it reached
+    its assignment policy's stopping rule. ``true_label`` is the label under the definitions in force at the end."""
     n_answers = np.bincount(answers["task"].to_numpy(), minlength=items.n_total)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "task": np.arange(items.n_total),
-            "true_label": items.true_label,
+            "true_label": items.truth(revised),
             "difficulty": items.difficulty,
             "difficulty_effective": items.difficulty_effective,
             "ambiguous": items.ambiguous,
@@ -101,28 +134,41 @@ def items_table(items: Items, answers: pd.DataFrame) -> pd.DataFrame:
             "is_gold": items.is_gold,
             "median_seconds": items.median_seconds,
             "answers": n_answers,
+            "done": np.concatenate([done, np.zeros(items.n_total - done.shape[0], dtype=bool)]),
         }
     )
+    if items.revised is not None:
+        table["revised"] = items.revised
+        table["label_before_revision"] = items.true_label
+    return table
 
 
 def raters_table(
     raters: Raters,
     answers: pd.DataFrame,
     items: Items,
-    trained: np.ndarray,
+    truth: np.ndarray,
+    record: RaterRecord,
     arrival_seconds: np.ndarray,
+    expected_accuracy: np.ndarray,
 ) -> pd.DataFrame:
+    """One row per rater: true parameters and archetype, its ``expected_accuracy`` (P(correct) on a random item at
+    the start of work, see :func:`sim.response.expected_accuracy`), what it did (answers, gold accuracy, observed
+    accuracy, and true accuracy: the mean of the model's P(correct) over its answers) and its life in the campaign
+    (qualified, blocked and when, when and why it stopped working)."""
     n = raters.n_raters
     worker = answers["worker"].to_numpy()
     is_gold = answers["is_gold"].to_numpy()
-    correct = answers["label"].to_numpy() == items.true_label[answers["task"].to_numpy()]
+    correct = answers["label"].to_numpy() == truth[answers["task"].to_numpy()]
     n_answers = np.bincount(worker, minlength=n)
     n_gold = np.bincount(worker[is_gold], minlength=n)
     gold_correct = np.bincount(worker[is_gold], weights=correct[is_gold], minlength=n)
     all_correct = np.bincount(worker, weights=correct, minlength=n)
+    expected_correct = np.bincount(worker, weights=answers["p_correct"].to_numpy(), minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         gold_accuracy = np.where(n_gold > 0, gold_correct / np.maximum(n_gold, 1), np.nan)
         accuracy = np.where(n_answers > 0, all_correct / np.maximum(n_answers, 1), np.nan)
+        true_accuracy = np.where(n_answers > 0, expected_correct / np.maximum(n_answers, 1), np.nan)
     table = pd.DataFrame(
         {
             "worker": np.arange(n),
@@ -133,12 +179,21 @@ def raters_table(
             "condorcet_accuracy": raters.accuracy,
             "fixed_label": raters.fixed_label,
             "arrival_hours": arrival_seconds / 3600.0,
-            "trained": trained,
+            "trained": record.trained,
             "answers": n_answers,
             "gold_answers": n_gold,
             "gold_accuracy": gold_accuracy,
+            "expected_accuracy": expected_accuracy,
             "observed_accuracy": accuracy,
-            "blocked": np.zeros(n, dtype=bool),
+            "true_accuracy": true_accuracy,
+            "qualified": record.qualified,
+            "blocked": record.blocked,
+            "blocked_at": record.blocked_at,
+            "quit_at": np.where(record.left_reason == "quit", record.left_at, np.nan),
+            "left_at": record.left_at,
+            "left_reason": record.left_reason.astype(str),
+            "calibrations": record.calibrations,
+            "collusion_group": raters.collusion_group,
         }
     )
     bias = pd.DataFrame(raters.bias, columns=[f"bias_{k}" for k in range(raters.bias.shape[1])])

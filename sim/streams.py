@@ -1,7 +1,8 @@
 """Named random streams from one integer seed (SPEC 7; STYLE.md "How randomness flows").
 
 ``SeedSequence(seed, spawn_key=(replicate, stream, *key))`` gives each part of a run its own independent stream:
-rater profiles, items, each rater's answers, arrivals, aggregation. Each rater's stream is keyed by the rater's index,
+rater profiles, items, each rater's answers, arrivals, assignment, aggregation, each rater's ability drift, collusion
+groups and quality control. Each rater's stream is keyed by the rater's index,
 so adding a rater or changing the redundancy does not reshuffle anyone else's draws and every design in a sweep sees
 the same raters and items (common random numbers).
 """
@@ -17,6 +18,9 @@ STREAM_IDS: dict[str, int] = {
     "arrivals": 4,
     "assignment": 5,
     "aggregation": 6,
+    "drift": 7,
+    "collusion": 8,
+    "quality": 9,
 }
 
 

@@ -8,6 +8,14 @@ who get it wrong tend to pick (correlated errors). Guideline complexity ``c`` in
   guidelines spell out the edge cases);
 * burden: raters who have not been trained pay ``comprehension_penalty * c`` logits (see :mod:`sim.response`), and
   every answer takes ``1 + complexity_time * c`` times longer (rules to look up).
+
+A guideline revision at ``revision_hours`` makes a second version of the guidelines: its complexity may change
+(``revised_complexity``) and the label definitions of a share ``revised_fraction`` of the items change (the item's
+true label becomes its old confuser, and the old true label becomes the tempting wrong answer). A rater keeps the
+version it understands until it learns the new one (training or a calibration session after the revision, or
+joining after it): until then it answers revised items as the old definitions say. The truth that answers are scored
+against is the definitions in force when the campaign ends (Pustejovsky & Stubbs, "Natural Language Annotation for
+Machine Learning", O'Reilly 2012: the annotate-revise cycle of guidelines, MATTER).
 """
 
 from __future__ import annotations
@@ -42,7 +50,10 @@ class TaskDesign:
         complexity_time: relative time added per item at c = 1 (time factor ``1 + complexity_time * c``).
         difficulty_time: time factor ``exp(difficulty_time * difficulty)``: hard items take longer.
         gold_fraction: share of each rater's answers spent on gold questions (items with known labels).
-        n_gold: size of the gold question pool (used when gold_fraction > 0).
+        n_gold: size of the gold question pool (used when gold_fraction > 0 or for a qualification test).
+        revision_hours: simulated hours at which the guidelines are revised; None for no revision.
+        revised_complexity: guideline complexity after the revision; None keeps ``guideline_complexity``.
+        revised_fraction: share of items whose label definition the revision changes.
     """
 
     n_items: int = 3000
@@ -62,6 +73,9 @@ class TaskDesign:
     difficulty_time: float = 0.2
     gold_fraction: float = 0.05
     n_gold: int = 100
+    revision_hours: float | None = None
+    revised_complexity: float | None = None
+    revised_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         check_int("task.n_items", self.n_items, 1)
@@ -82,6 +96,16 @@ class TaskDesign:
         check_int("task.n_gold", self.n_gold, 0)
         if self.gold_fraction > 0 and self.n_gold == 0:
             raise ConfigError("task.n_gold must be >= 1 when task.gold_fraction > 0, got 0")
+        if self.revision_hours is not None:
+            check_float("task.revision_hours", self.revision_hours, 0.0, low_open=True)
+        if self.revised_complexity is not None:
+            check_probability("task.revised_complexity", self.revised_complexity)
+        check_probability("task.revised_fraction", self.revised_fraction)
+        if self.revision_hours is None and (self.revised_complexity is not None or self.revised_fraction > 0):
+            raise ConfigError(
+                "task.revised_complexity and task.revised_fraction need task.revision_hours (hours > 0, when the "
+                "guidelines are revised); got task.revision_hours = null"
+            )
         if self.class_priors is not None:
             priors = np.asarray(self.class_priors, dtype=float)
             if priors.shape != (self.n_classes,) or (priors < 0).any() or not np.isclose(priors.sum(), 1.0):
@@ -90,6 +114,12 @@ class TaskDesign:
                     f"(one per class of task.n_classes), got {list(self.class_priors)}"
                 )
             object.__setattr__(self, "class_priors", tuple(float(p) for p in priors))
+
+    @property
+    def complexities(self) -> tuple[float, float]:
+        """Guideline complexity of version 0 (the original) and version 1 (after the revision)."""
+        revised = self.guideline_complexity if self.revised_complexity is None else self.revised_complexity
+        return (self.guideline_complexity, revised)
 
     @property
     def priors(self) -> np.ndarray:
@@ -103,7 +133,8 @@ class Items:
     """Sampled items, gold questions last: ids ``0..n_items-1`` are regular, ``n_items..`` are gold.
 
     ``difficulty_effective`` already includes the guidelines' effect on ambiguity, and ``median_seconds`` the
-    guidelines' and the item's effect on time, so that the engine does one lookup per answer.
+    guidelines' and the item's effect on time, so that the engine does one lookup per answer. The ``version_*``
+    arrays hold the same per guideline version (row 0 the original, row 1 after the revision; equal without one).
     """
 
     true_label: np.ndarray
@@ -114,29 +145,47 @@ class Items:
     difficulty_effective: np.ndarray
     median_seconds: np.ndarray
     n_regular: int = field(default=0)
+    revised: np.ndarray | None = None  # bool: the revision changes this item's label definition
+    version_label: np.ndarray | None = None  # (2, n) true label under each guideline version
+    version_confuser: np.ndarray | None = None  # (2, n)
+    version_difficulty: np.ndarray | None = None  # (2, n) effective difficulty
+    version_seconds: np.ndarray | None = None  # (2, n) median seconds
 
     @property
     def n_total(self) -> int:
         return int(self.true_label.shape[0])
 
+    def truth(self, revised: bool) -> np.ndarray:
+        """True labels under the definitions in force: the revised ones once the revision has happened."""
+        return self.version_label[1] if revised and self.version_label is not None else self.true_label
+
 
 def effective_difficulty(
-    difficulty: np.ndarray, ambiguous: np.ndarray, design: TaskDesign
+    difficulty: np.ndarray, ambiguous: np.ndarray, design: TaskDesign, complexity: float | None = None
 ) -> np.ndarray:
-    """Item difficulty under the design's guidelines: ambiguity costs less when complex guidelines cover it."""
-    coverage = design.guideline_resolution * design.guideline_complexity
+    """Item difficulty under guidelines of ``complexity`` (default the design's): ambiguity costs less when complex
+    guidelines cover it."""
+    complexity = design.guideline_complexity if complexity is None else complexity
+    coverage = design.guideline_resolution * complexity
     return difficulty + ambiguous * design.ambiguity_penalty * (1.0 - coverage)
 
 
-def median_item_seconds(difficulty: np.ndarray, design: TaskDesign) -> np.ndarray:
+def median_item_seconds(difficulty: np.ndarray, design: TaskDesign, complexity: float | None = None) -> np.ndarray:
     """Median seconds per item for a rater of speed 1: longer for complex guidelines and hard items."""
-    burden = 1.0 + design.complexity_time * design.guideline_complexity
+    complexity = design.guideline_complexity if complexity is None else complexity
+    burden = 1.0 + design.complexity_time * complexity
     return design.seconds_per_item * burden * np.exp(design.difficulty_time * difficulty)
 
 
-def sample_items(design: TaskDesign, rng: np.random.Generator) -> Items:
-    """Draw the regular items and the gold pool from the same distribution (one block draw per attribute)."""
-    n_gold = design.n_gold if design.gold_fraction > 0 else 0
+def sample_items(design: TaskDesign, rng: np.random.Generator, gold_pool: bool | None = None) -> Items:
+    """Draw the regular items and the gold pool from the same distribution (one block draw per attribute).
+
+    The gold pool is drawn when ``gold_pool`` (default: when ``gold_fraction > 0``; a qualification test needs it
+    too). The revision's draws come last, so that they do not change the other attributes.
+    """
+    if gold_pool is None:
+        gold_pool = design.gold_fraction > 0
+    n_gold = design.n_gold if gold_pool else 0
     n = design.n_items + n_gold
     k = design.n_classes
     true_label = rng.choice(k, size=n, p=design.priors)
@@ -144,6 +193,19 @@ def sample_items(design: TaskDesign, rng: np.random.Generator) -> Items:
     ambiguous = rng.random(n) < design.ambiguous_fraction
     confuser = (true_label + rng.integers(1, k, size=n)) % k  # a uniformly chosen wrong label
     is_gold = np.arange(n) >= design.n_items
+    versions = {}
+    if design.revision_hours is not None:
+        revised = rng.random(n) < design.revised_fraction
+        original, later = design.complexities
+        versions = dict(
+            revised=revised,
+            version_label=np.stack([true_label, np.where(revised, confuser, true_label)]),
+            version_confuser=np.stack([confuser, np.where(revised, true_label, confuser)]),
+            version_difficulty=np.stack(
+                [effective_difficulty(difficulty, ambiguous, design, c) for c in (original, later)]
+            ),
+            version_seconds=np.stack([median_item_seconds(difficulty, design, c) for c in (original, later)]),
+        )
     return Items(
         true_label=true_label,
         difficulty=difficulty,
@@ -153,4 +215,5 @@ def sample_items(design: TaskDesign, rng: np.random.Generator) -> Items:
         difficulty_effective=effective_difficulty(difficulty, ambiguous, design),
         median_seconds=median_item_seconds(difficulty, design),
         n_regular=design.n_items,
+        **versions,
     )

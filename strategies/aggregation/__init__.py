@@ -18,6 +18,7 @@ from strategies.aggregation.mean import Mean
 from strategies.aggregation.median import Median
 from strategies.aggregation.numeric_base import BaseNumericAggregator
 from strategies.aggregation.one_coin_dawid_skene import OneCoinDawidSkene
+from strategies.aggregation.oracle import Oracle
 from strategies.aggregation.scoring import Evaluation, evaluate
 from strategies.aggregation.trimmed_mean import TrimmedMean
 from strategies.aggregation.wawa import Wawa
@@ -40,6 +41,7 @@ __all__ = [
     "Mean",
     "Median",
     "OneCoinDawidSkene",
+    "Oracle",
     "TrimmedMean",
     "Wawa",
     "ZeroBasedSkill",

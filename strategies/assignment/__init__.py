@@ -1,8 +1,13 @@
-"""Assignment and redundancy policies: which item a free rater labels next."""
+"""Assignment and redundancy policies: which item a free rater labels next, and when an item is done.
 
-from strategies.assignment.base import AssignmentPolicy
+Each policy is one file; ``conf/assignment/<name>.yaml`` builds it (``assignment=<name>``).
+"""
+
+from strategies.assignment.base import WAIT, AssignmentPolicy
+from strategies.assignment.best_of import BestOf
+from strategies.assignment.delta_margin import DeltaMargin
 from strategies.assignment.fixed import FixedRedundancy
+from strategies.assignment.posterior import PosteriorThreshold
+from strategies.assignment.uncertainty import Uncertainty
 
-POLICIES: dict[str, type[AssignmentPolicy]] = {"fixed": FixedRedundancy}
-
-__all__ = ["POLICIES", "AssignmentPolicy", "FixedRedundancy"]
+__all__ = ["WAIT", "AssignmentPolicy", "BestOf", "DeltaMargin", "FixedRedundancy", "PosteriorThreshold", "Uncertainty"]

@@ -29,3 +29,14 @@ def test_pairwise_benchmark_both_updates_reach_the_same_optimum(tmp_path):
     assert newman["iterations"] < mm["iterations"]
     assert newman["spearman"] > 0.95
     assert (tmp_path / "bt.csv").exists()
+
+
+def test_engine_benchmark_runs_every_campaign_and_prints_the_line(capsys):
+    from experiments.benchmarks import engine
+
+    rates = engine.main(["--items", "2000", "--redundancy", "3", "--raters", "50", "--repeats", "1"])
+    assert {"fixed", "delta_margin", "posterior", "bare"} <= set(rates) and all(v > 0 for v in rates.values())
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    keys = [field.split("=")[0] for field in last.split()]
+    assert keys == ["answers_per_second", "adaptive_answers_per_second", "posterior_answers_per_second",
+                    "bare_simpy_per_second", "ratio", "peak_mib"]  # fmt: skip

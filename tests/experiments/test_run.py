@@ -18,10 +18,12 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from experiments.collect import load_metrics, summarise
-from experiments.run import run
+from experiments.run import build_design, run
 from experiments.storage import atomic_write
 from sim import Campaign, RaterPopulation, TaskDesign
 from sim.validation import ConfigError
+from strategies.assignment import AssignmentPolicy
+from strategies.quality import QualityControl
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
@@ -33,14 +35,15 @@ def composed(overrides: list[str]):
         return compose(config_name="config", overrides=overrides)
 
 
-@pytest.mark.parametrize("group", ["task", "raters", "campaign", "aggregators", "experiment"])
+@pytest.mark.parametrize("group", ["task", "raters", "campaign", "assignment", "quality", "aggregators", "experiment"])
 def test_every_option_composes_and_builds(group):
     for option in sorted((CONF / group).glob("*.yaml")):
-        override = f"{group}=[{option.stem}]" if group == "aggregators" else f"{group}={option.stem}"
+        override = f"{group}=[{option.stem}]" if group in ("aggregators", "quality") else f"{group}={option.stem}"
         cfg = composed([override])
-        assert isinstance(instantiate(cfg.task, _convert_="all"), TaskDesign)
-        assert isinstance(instantiate(cfg.raters, _convert_="all"), RaterPopulation)
-        assert isinstance(instantiate(cfg.campaign, _convert_="all"), Campaign)
+        task, raters, campaign, assignment, quality = build_design(cfg)
+        assert isinstance(task, TaskDesign) and isinstance(raters, RaterPopulation) and isinstance(campaign, Campaign)
+        assert isinstance(assignment, AssignmentPolicy)
+        assert all(isinstance(control, QualityControl) for control in quality)
         for node in cfg.aggregators.values():
             assert hasattr(instantiate(node), "fit")
 
@@ -97,7 +100,8 @@ def test_multirun_matches_single_runs_and_collects_into_a_tidy_table(tmp_path):
     exclude = ["fit_seconds", "run_dir"]
     for redundancy in (1, 3):
         for complexity in (0, 1):
-            design = [f"campaign.redundancy={redundancy}", f"task.guideline_complexity={complexity}"]
+            design = [f"campaign.redundancy={redundancy}", f"task.guideline_complexity={complexity}",
+                      "aggregators=[majority_vote,dawid_skene]"]  # fmt: skip
             single = pd.read_csv(io.StringIO(run(composed([*SMALL, *design])).to_csv(index=False)))  # as written
             chosen = (swept["campaign.redundancy"] == redundancy) & (swept["task.guideline_complexity"] == complexity)
             rows = swept[chosen]
@@ -130,11 +134,20 @@ def test_confidence_interval_is_student_t_over_replicates():
         ("+raters.archetypes.robot=1", "raters.archetypes must be one of"),
         ("task.gold_fraction=1.5", "task.gold_fraction must be in [0.0, 1.0]"),
         ("campaign.budget=0.001", "campaign.budget = 0.001 is too small to buy one answer"),
-        ("aggregators=[majority_vote,oracle]", "unknown aggregator 'oracle'; accepted values: dawid_skene,"),
+        ("aggregators=[majority_vote,orakel]", "unknown aggregator 'orakel'; accepted values: dawid_skene,"),
+        ("quality=[gold_blocking,blocking]", "unknown quality option 'blocking'; accepted values: agreement_blocking,"),
+        ("assignment=best_of assignment.n=0", "assignment.n must be an integer >= 1, got 0"),
+        ("assignment=posterior assignment.threshold=2", "assignment.threshold must be in [0.0, 1.0], got 2.0"),
+        ("assignment=delta_margin assignment.delta=0", "assignment.delta must be an integer >= 1, got 0"),
+        ("quality=[qualification] task.n_gold=5", "needs that many gold items, but task.n_gold = 5"),
+        ("quality=[gold_blocking] task.gold_fraction=0", "quality.gold_blocking learns from gold answers"),
+        ("quality=[calibration] quality.calibration.bias_shrink=1.5", "quality.calibration.bias_shrink must be in"),
+        ("raters.quit_probability=-0.1", "raters.quit_probability must be in [0.0, 1.0]"),
+        ("task.revised_fraction=0.2", "task.revised_complexity and task.revised_fraction need task.revision_hours"),
     ],
 )
 def test_bad_configuration_exits_with_a_clear_message(tmp_path, override, message):
-    done = _cli(*SMALL, override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    done = _cli(*SMALL, *override.split(), f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stderr

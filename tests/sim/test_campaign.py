@@ -79,7 +79,7 @@ def test_spend_never_exceeds_the_budget(
         page_size=page_size, horizon_hours=horizon_hours,
     )  # fmt: skip
     training = float(Fraction(9.0) * Fraction(training_minutes) / 60)
-    budget = training + max(pay, 0.01) * budget_answers
+    budget = training + max(pay, 0.01) * budget_answers + 1e-9  # float sums may fall short of the exact minimum
     campaign = Campaign(budget=budget, **campaign_kwargs)
     result = simulate(
         TaskDesign(n_items=n_items, gold_fraction=gold_fraction, n_gold=5),

@@ -32,9 +32,20 @@ def class_name(config: Path) -> str:
     return str(OmegaConf.load(config)["_target_"]).rsplit(".", 1)[-1]
 
 
+def one_coin_log_joint(answers: pd.DataFrame, accuracy: float = 0.8) -> pd.DataFrame:
+    """A known answer model for the oracle: every answer right with probability ``accuracy``, errors uniform."""
+    label = answers["label"]
+    labels = label.cat.categories if isinstance(label.dtype, pd.CategoricalDtype) else pd.Index(sorted(label.unique()))
+    wrong = np.log((1 - accuracy) / max(len(labels) - 1, 1))
+    columns = {k: np.where(label.to_numpy() == k, np.log(accuracy), wrong) for k in labels}
+    return pd.DataFrame(columns, index=answers.index).groupby(answers["task"].to_numpy()).sum()
+
+
 FIT_KWARGS: dict[str, Any] = {
     # gold answers for every third task (crowd-kit's signature: fit(data, true_labels))
     "GoldMajorityVote": lambda answers, truth: {"true_labels": truth.iloc[::3]},
+    # the oracle needs the answer model; here a known one-coin model
+    "Oracle": lambda answers, truth: {"log_joint": one_coin_log_joint},
 }
 BINARY_ONLY = {"KOS"}
 CHECK_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
