@@ -44,11 +44,8 @@ from tqdm import tqdm
 from sim.raters import RaterPopulation, Raters, sample_raters
 from sim.records import AnswerTimeline, CampaignResult, items_table, raters_table
 from sim.response import (
-    Page,
-    PageModel,
     Situation,
     answer_time_factors,
-    draw_page,
     expected_accuracy,
     label_probabilities,
     recovered_time_on_task,
@@ -63,6 +60,7 @@ from strategies.assignment.fixed import FixedRedundancy
 from strategies.quality.base import Calibration, Qualification, QualityControl
 
 ARRIVALS: tuple[str, ...] = ("all_at_once", "poisson")
+VISIBILITIES: tuple[str, ...] = ("page", "answer")
 # An answer whose end lies within this many seconds of now has ended: SimPy reaches an end time as now + (end - now),
 # which floating point may round to just below it.
 TIME_TOLERANCE = 1e-6
@@ -102,6 +100,9 @@ class Campaign:
         arrival: ``all_at_once`` (every rater at time 0) or ``poisson`` (exponential gaps at ``arrival_rate_per_hour``).
         arrival_rate_per_hour: mean rater arrivals per hour for Poisson arrivals.
         page_size: items per page (task suite) handed to a rater at once.
+        visibility: when an answer becomes visible to the campaign (policy, quality control): ``page``, when the
+            rater submits its page, at the end of the page's last answer (as crowdsourcing platforms return a task
+            suite), or ``answer``, at the answer's own end time.
     """
 
     redundancy: int = 3
@@ -113,6 +114,7 @@ class Campaign:
     arrival: str = "all_at_once"
     arrival_rate_per_hour: float = 60.0
     page_size: int = 10
+    visibility: str = "page"
 
     def __post_init__(self) -> None:
         check_int("campaign.redundancy", self.redundancy, 1)
@@ -126,6 +128,7 @@ class Campaign:
         check_choice("campaign.arrival", self.arrival, ARRIVALS)
         check_float("campaign.arrival_rate_per_hour", self.arrival_rate_per_hour, 0.0, low_open=True)
         check_int("campaign.page_size", self.page_size, 1)
+        check_choice("campaign.visibility", self.visibility, VISIBILITIES)
         if self.budget is not None and Fraction(self.budget) < Fraction(self.pay_per_answer) + self.training_cost:
             raise ConfigError(
                 f"campaign.budget = {self.budget} is too small to buy one answer: it must be at least "
@@ -227,16 +230,12 @@ class RaterState:
 
     time_factors: Draws
     gold_order: list[int]
-    uniforms: Draws | None = None
-    copy_draws: Draws | None = None
-    drift_steps: Draws | None = None
     practice: int = 0
     time_on_task: float = 0.0  # seconds since the last break, after recovery
     gold_seen: int = 0
     gold_credit: float = 0.0
     trained_minutes: float = 0.0
     version: int = 0  # guideline version the rater works by
-    drift: float = 0.0  # ability drift so far (logits)
     ability_offset: float = 0.0  # calibration's ability gain (logits)
     bias_shrink: float = 0.0  # share of the bias replaced by uniform (calibration)
     since_calibration: int = 0  # answers since the last calibration session
@@ -309,7 +308,7 @@ class CampaignRun:
             raise ConfigError("draw='at_end' is impossible here: the policy, quality control or colluders need labels")
         self.eager = reactive or draw == "as_given"
         self.ledger = Ledger(campaign)
-        self.store = AnswerStore()
+        self.store = AnswerStore(whole_pages=campaign.visibility == "page")
         self.record = RaterRecord.empty(population.n_raters)
         self._blocked = [False] * population.n_raters
         self._page_size, self._gold_fraction = campaign.page_size, design.gold_fraction
@@ -318,8 +317,8 @@ class CampaignRun:
         self.version = 0  # guideline version in force
         self._versions = self._version_lists()
         self.is_gold: list[bool] = self.items.is_gold.tolist()
-        self._page_model = PageModel(self.raters, population, design)
-        self._leaders: dict[tuple[int, int], int] = {}
+        self._draws = LabelDraws(self)
+        self._leaders: dict[tuple[int, int], int] = {}  # colluders: (group, item) -> row of the group's first answer
         self._online: dict[str, Any] = {}
         self._group: list[int] = self.raters.collusion_group.tolist()
         self._waiting: deque[simpy.Event] = deque()
@@ -331,6 +330,7 @@ class CampaignRun:
         for control in self.quality:
             control.start(self)
         if self.eager:  # the policy hears of every answer (and of dropped ones), then quality control
+            self.store.draw_labels = self._draws.draw
             self.store.subscribers.append(self.policy)
             self.store.subscribers.extend(control for control in self.quality if control.needs_labels)
 
@@ -379,15 +379,6 @@ class CampaignRun:
             gold_order=stream(seed, replicate, "answers", worker, 1).permutation(gold_pool).tolist(),
             version=self.version,
         )
-        if self.eager:
-            label_rng = stream(seed, replicate, "answers", worker, 2)
-            state.uniforms = Draws(lambda n: label_rng.random(n).tolist())
-            if self._group[worker] >= 0:
-                copy_rng = stream(seed, replicate, "answers", worker, 3)
-                state.copy_draws = Draws(lambda n: copy_rng.random(n).tolist())
-            if self.population.drift_sd > 0:
-                drift_rng, step = stream(seed, replicate, "drift", worker), self.population.drift_sd / 10.0
-                state.drift_steps = Draws(lambda n: (drift_rng.standard_normal(n) * step).tolist())
         return state
 
     # -- the lifecycle ------------------------------------------------------------------------------------------
@@ -495,6 +486,7 @@ class CampaignRun:
         end = self._give(worker, now, state, items, 0, QUALIFICATION, paid=test.paid)
         if end is None:
             return Outcome.HORIZON
+        self._draws.draw()  # the test is scored when it ends: its labels are needed now
         rows = range(self.store.n_answers - len(items), self.store.n_answers)
         truth = self.truth_now()
         correct = sum(1 for r in rows if self.store.label[r] == truth[self.store.item[r]])
@@ -543,8 +535,8 @@ class CampaignRun:
             worker, now, state.time_on_task, state.practice, state.trained_minutes, n, state.version,
             state.ability_offset, state.bias_shrink, stage,
         )  # fmt: skip
-        if self.eager:
-            self._draw(page, item_ids, ends, state, versions)
+        if self.colluding:
+            self._record_leaders(worker, item_ids)
         self.store.add_page(page, item_ids, ends)
         t = ends[-1]
         state.practice += n
@@ -554,66 +546,16 @@ class CampaignRun:
             self.progress.update(n)
         return t
 
-    def _draw(
-        self,
-        page: tuple[Any, ...],
-        item_ids: list[int],
-        ends: list[float],
-        state: RaterState,
-        versions: tuple[list[int], list[int], list[float], list[float]],
-    ) -> None:
-        """Draw one page's labels with the per-page answer model (colluders may copy their group's first answer)."""
-        worker, now, tau = page[0], page[1], page[2]
-        n = len(item_ids)
-        assert state.uniforms is not None
-        drift: list[float] = []
-        if state.drift_steps is not None:
-            steps = state.drift_steps.take(n)
-            for step in steps:  # the drift of an answer is the sum of the steps before it
-                drift.append(state.drift)
-                state.drift += step
-        labels_v, confusers_v, difficulty_v, _ = versions
-        situation = Page(
-            worker=worker,
-            true_label=list(map(labels_v.__getitem__, item_ids)),
-            confuser=list(map(confusers_v.__getitem__, item_ids)),
-            difficulty=list(map(difficulty_v.__getitem__, item_ids)),
-            time_on_task=[tau, *[tau + (start - now) for start in ends[:-1]]],
-            uniforms=state.uniforms.take(n),
-            practice=page[3],
-            training_minutes=page[4],
-            complexity=self.design.complexities[state.version],
-            ability_offset=state.ability_offset,
-            bias_shrink=state.bias_shrink,
-            drift=drift,
-        )
-        labels, distributions = draw_page(self._page_model, situation)
-        store = self.store
-        # P(correct) against the definitions of each guideline version (the final truth is known only at the end)
-        truths = [version[0] for version in self._versions]
-        p_correct = [
-            list(map(list.__getitem__, distributions, map(truth.__getitem__, item_ids))) for truth in truths
-        ]
-        if state.copy_draws is not None:
-            leaders, group = self._leaders, self._group[worker]
-            copying = self.population.collusion_copy_probability
-            for k, (item, u) in enumerate(zip(item_ids, state.copy_draws.take(n), strict=True)):
-                leader = leaders.get((group, item))
-                if leader is None:
-                    leaders[group, item] = labels[k]
-                    store.leader_label.append(-1)
-                    continue
-                store.leader_label.append(leader)
-                for p, truth in zip(p_correct, truths, strict=True):
-                    p[k] = copying * (leader == truth[item]) + (1.0 - copying) * p[k]
-                if u < copying:
-                    labels[k] = leader
-        elif self.colluding:
-            store.leader_label.extend([-1] * n)
-        store.label.extend(labels)
-        store.p_correct.extend(p_correct[0])
-        if len(p_correct) > 1:
-            store.p_correct_revised.extend(p_correct[1])
+    def _record_leaders(self, worker: int, item_ids: list[int]) -> None:
+        """For a colluder, the row of its group's first answer to each item (-1 where this answer is the first)."""
+        group, leaders, leader_row = self._group[worker], self._leaders, self.store.leader_row
+        first = self.store.n_answers
+        if group < 0:
+            leader_row.extend([-1] * len(item_ids))
+            return
+        for offset, item in enumerate(item_ids):
+            row = leaders.setdefault((group, item), first + offset)
+            leader_row.append(-1 if row == first + offset else row)
 
     # -- waiting for work ---------------------------------------------------------------------------------------
 
@@ -694,15 +636,12 @@ class CampaignRun:
         store = self.store
         if store.subscribers:
             store.deliver(math.inf)
+        self._draws.draw()
         timeline = AnswerTimeline.from_store(store)
         situation = self.situation(timeline)
         revised = self.version == 1
         truth = self.items.truth(revised)
-        if self.eager:
-            labels = np.asarray(store.label, dtype=np.int64)
-            p_correct = np.asarray(store.p_correct_revised if revised else store.p_correct, dtype=np.float64)
-        else:
-            labels, p_correct = draw_answers(timeline, situation, self, truth)
+        labels, p_correct = self._draws.labels(revised)
         answers = pd.DataFrame(
             {
                 "task": timeline.item,
@@ -764,7 +703,7 @@ class CampaignRun:
             ),
             ledger=ledger,
             situation=situation,
-            leader_label=np.asarray(store.leader_label, dtype=np.int64) if self.colluding else None,
+            leader_label=self._draws.leader_labels(labels) if self.colluding else None,
             copy_probability=self.population.collusion_copy_probability,
             items_model=self.items,
             revised=revised,
@@ -799,7 +738,7 @@ class CampaignRun:
         complexity: np.ndarray | None = None
         if self.design.revision_hours is not None:
             complexity = np.asarray(self.design.complexities)[version]
-        drift = drift_offsets(timeline, self)
+        drift = self._draws.drift(timeline)
         offset = timeline.ability_offset + drift if drift is not None else timeline.ability_offset
         return Situation(
             worker=timeline.worker,
@@ -853,45 +792,114 @@ def label_series(tasks: np.ndarray, labels: np.ndarray) -> pd.Series:
     return pd.Series(labels, index=pd.Index(tasks, name="task"), name="label")
 
 
-def per_rater_streams(run: CampaignRun, timeline: AnswerTimeline, draw: Any) -> np.ndarray:
-    """One value per answer: the k-th answer of rater j gets the k-th value of ``draw(j, n_j)`` (rater j's stream),
-    whatever order the answers are in."""
-    order = np.argsort(timeline.worker, kind="stable")
-    counts = np.bincount(timeline.worker, minlength=run.raters.n_raters)
-    values = np.empty(timeline.worker.shape[0])
-    values[order] = np.concatenate([draw(j, n) for j, n in enumerate(counts.tolist()) if n] or [np.empty(0)])
-    return values
+class LabelDraws:
+    """Labels drawn just in time, vectorised, by the answer model, from each rater's own streams.
 
-
-def drift_offsets(timeline: AnswerTimeline, run: CampaignRun) -> np.ndarray | None:
-    """Each answer's ability drift (logits): the sum of its rater's drift steps before it; None when drift is off."""
-    if run.population.drift_sd == 0:
-        return None
-    step = run.population.drift_sd / 10.0
-
-    def walk(worker: int, n: int) -> np.ndarray:
-        steps = stream(run.seed, run.replicate, "drift", worker).standard_normal(n) * step
-        return np.concatenate([[0.0], np.cumsum(steps)[:-1]])
-
-    # a rater's answers are in practice order in the store, so the k-th answer has practice k
-    return per_rater_streams(run, timeline, walk)
-
-
-def draw_answers(
-    timeline: AnswerTimeline, situation: Situation, run: CampaignRun, truth: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and P(correct) of every answer in one vectorised pass of the answer model.
-
-    The k-th answer of rater j uses the k-th U(0, 1) of rater j's own label stream, so a rater's labels do not
-    depend on what other raters did or on the order the log holds them in.
+    A page's labels are a function of what was fixed when it was given (the page record) and of its rater's next
+    uniforms: the k-th answer of rater j uses the k-th U(0, 1) of j's label stream, its k-th ability-drift step and,
+    for a colluder, its k-th copy draw. So they can be drawn any time before someone looks: :meth:`draw` draws every
+    page given so far in one vectorised pass, and runs when a delivery would show an answer not drawn yet (then
+    the pages given since the last pass, typically every page in flight, form one batch), before a qualification test
+    is scored and at the end. Whatever the batches, the labels are the same as one pass at the end would give.
     """
-    probabilities = label_probabilities(situation)
-    uniforms = per_rater_streams(
-        run, timeline, lambda j, n: stream(run.seed, run.replicate, "answers", j, 2).random(n)
-    )
-    labels = sample_labels(probabilities, uniforms)
-    p_correct = probabilities[np.arange(labels.shape[0]), truth[timeline.item]]
-    return labels, p_correct
+
+    def __init__(self, run: CampaignRun) -> None:
+        self.run = run
+        self.pages = 0  # pages drawn
+        self.rows = 0  # rows drawn
+        self._uniforms: dict[int, Draws] = {}
+        self._copies: dict[int, Draws] = {}
+        self._drift: dict[int, list[float]] = {}  # rater -> drift (logits) before its k-th answer
+        self._labels: list[np.ndarray] = []
+        self._p_correct: list[list[np.ndarray]] = [[], []]  # under the original and the revised definitions
+        self._copied: list[np.ndarray] = []
+
+    def draw(self) -> None:
+        run, store = self.run, self.run.store
+        if self.pages == len(store.pages):
+            return
+        timeline = AnswerTimeline.from_store(store, self.pages, len(store.pages), self.rows)
+        probabilities = label_probabilities(run.situation(timeline))
+        seed, replicate = run.seed, run.replicate
+        uniforms = self._per_rater(timeline.worker, self._uniforms, lambda j: stream(seed, replicate, "answers", j, 2))
+        labels = sample_labels(probabilities, uniforms)
+        rows = np.arange(labels.shape[0])
+        items = run.items
+        truths = [items.true_label] if items.version_label is None else [items.version_label[0], items.version_label[1]]
+        p_correct = [probabilities[rows, truth[timeline.item]] for truth in truths]
+        if run.colluding:
+            labels = self._copy(timeline, labels, p_correct, truths)
+        self._labels.append(labels)
+        for kept, p in zip(self._p_correct, p_correct, strict=False):
+            kept.append(p)
+        if store.subscribers:
+            store.label.extend(labels.tolist())
+        self.pages, self.rows = len(store.pages), self.rows + labels.shape[0]
+
+    def _copy(
+        self, timeline: AnswerTimeline, labels: np.ndarray, p_correct: list[np.ndarray], truths: list[np.ndarray]
+    ) -> np.ndarray:
+        """Colluders copy their group's first answer to the item with the configured probability."""
+        run = self.run
+        leader = np.asarray(run.store.leader_row[self.rows : self.rows + labels.shape[0]], dtype=np.int64)
+        follows = leader >= 0
+        seed, replicate = run.seed, run.replicate
+        copy_draws = self._per_rater(timeline.worker, self._copies, lambda j: stream(seed, replicate, "answers", j, 3))
+        earlier = np.concatenate([*self._labels, labels]) if self._labels else labels
+        leader_label = np.where(follows, earlier[np.maximum(leader, 0)], -1)
+        kappa = run.population.collusion_copy_probability
+        for p, truth in zip(p_correct, truths, strict=True):
+            right = leader_label == truth[timeline.item]
+            p[follows] = kappa * right[follows] + (1.0 - kappa) * p[follows]
+        self._copied.append(leader_label)
+        return np.where(follows & (copy_draws < kappa), leader_label, labels)
+
+    def _per_rater(self, worker: np.ndarray, streams: dict[int, Draws], make: Callable[[int], Any]) -> np.ndarray:
+        """One value per answer: the k-th answer of rater j (in row order) gets the k-th value of j's stream."""
+        order = np.argsort(worker, kind="stable")
+        counts = np.bincount(worker)
+        values = np.empty(worker.shape[0])
+        parts = []
+        for j in np.flatnonzero(counts).tolist():
+            draws = streams.get(j)
+            if draws is None:
+                rng = make(j)
+                draws = streams[j] = Draws(lambda n, rng=rng: rng.random(n).tolist())
+            parts.append(draws.take(int(counts[j])))
+        values[order] = np.concatenate(parts) if parts else np.empty(0)
+        return values
+
+    def drift(self, timeline: AnswerTimeline) -> np.ndarray | None:
+        """Each answer's ability drift (logits): the sum of its rater's drift steps before it; None when off."""
+        run = self.run
+        if run.population.drift_sd == 0:
+            return None
+        step = run.population.drift_sd / 10.0
+        offsets = np.empty(timeline.worker.shape[0])
+        order = np.argsort(timeline.worker, kind="stable")
+        counts = np.bincount(timeline.worker)
+        start = 0
+        for j in np.flatnonzero(counts).tolist():
+            rows = order[start : start + counts[j]]
+            start += counts[j]
+            prefix = self._drift.get(j)
+            needed = int(timeline.practice[rows].max()) + 1
+            if prefix is None or len(prefix) < needed:
+                steps = stream(run.seed, run.replicate, "drift", j).standard_normal(needed) * step
+                prefix = self._drift[j] = np.concatenate([[0.0], np.cumsum(steps)[:-1]]).tolist()
+            offsets[rows] = np.asarray(prefix)[timeline.practice[rows]]
+        return offsets
+
+    def labels(self, revised: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Every answer's label and P(correct) under the definitions in force at the end."""
+        p_correct = self._p_correct[1] if revised else self._p_correct[0]
+        if not self._labels:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        return np.concatenate(self._labels), np.concatenate(p_correct)
+
+    def leader_labels(self, labels: np.ndarray) -> np.ndarray:
+        """Per answer, the label of the colluding group's first answer it could copy (-1 if none)."""
+        return np.concatenate(self._copied) if self._copied else np.full(labels.shape[0], -1)
 
 
 def rater(env: simpy.Environment, worker: int, run: CampaignRun) -> Generator[simpy.Event, Any, None]:

@@ -18,8 +18,7 @@ Traits that apply across archetypes: quitting (a per-session hazard), ability dr
 archetypes) and collusion (groups whose members copy the group's first answer to an item).
 
 To add a rater behaviour: add a row to :data:`ARCHETYPE_TABLE` (and its parameters to :class:`RaterPopulation`), and
-its label distribution to :data:`sim.response.ARCHETYPE_MODELS` (vectorised and per page; a test holds the two to one
-another).
+its label distribution to :data:`sim.response.ARCHETYPE_MODELS`.
 """
 
 from __future__ import annotations

@@ -39,19 +39,24 @@ class AnswerTimeline:
     stage: np.ndarray  # 0 work, 1 qualification
 
     @classmethod
-    def from_store(cls, store: AnswerStore) -> AnswerTimeline:
-        pages = np.array(store.pages, dtype=np.float64).reshape(-1, len(PAGE_FIELDS))
+    def from_store(
+        cls, store: AnswerStore, first_page: int = 0, last_page: int | None = None, first_row: int = 0
+    ) -> AnswerTimeline:
+        """Pages ``first_page .. last_page - 1`` of ``store`` (all by default), whose first row is ``first_row``."""
+        last_page = len(store.pages) if last_page is None else last_page
+        pages = np.array(store.pages[first_page:last_page], dtype=np.float64).reshape(-1, len(PAGE_FIELDS))
         worker, start, time_on_task, practice, training_minutes = pages[:, :5].T
         size = pages[:, 5].astype(np.int64)
         first = np.cumsum(size) - size  # index of each page's first answer
-        t_end = np.asarray(store.t_end, dtype=np.float64)
+        last_row = first_row + int(size.sum())
+        t_end = np.asarray(store.t_end[first_row:last_row], dtype=np.float64)
         page_start = np.repeat(start, size)
         t_start = np.empty_like(t_end)
         t_start[1:] = t_end[:-1]
         t_start[first] = page_start[first]
         position = np.arange(t_end.shape[0]) - np.repeat(first, size)
         return cls(
-            item=np.asarray(store.item, dtype=np.int64),
+            item=np.asarray(store.item[first_row:last_row], dtype=np.int64),
             worker=np.repeat(worker.astype(np.int64), size),
             t_start=t_start,
             t_end=t_end,

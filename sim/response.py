@@ -20,21 +20,15 @@ the rater's bias toward uniform by a share :math:`s_j`. A wrong answer goes to t
 ``confuser_weight`` (correlated errors) and otherwise is drawn from the rater's bias over the wrong labels. The other
 archetypes override the model (see :mod:`sim.raters`).
 
-Every function here is pure. The model comes in two forms held to one another by a test
-(``tests/sim/test_response.py``): vectorised over answers of any raters (:func:`label_probabilities`, used when
-the labels are drawn once at the end of a run, and for the oracle's likelihoods), and per page of one rater in plain
-Python (:func:`draw_page`, used when a campaign reacts to its answers and draws each page's labels as it is
-given; numpy's per-call overhead would dominate on pages of ten). Both draw a label by the inverse CDF of the label
-probabilities in label order with the answer's uniform, so the two give the same labels from the same uniforms.
+Every function here is pure and vectorised over answers (of any raters): :mod:`sim.campaign` calls them on batches
+of pages (every page in flight when a reacting campaign needs labels; all answers at once otherwise), and the oracle
+on every answer under each possible label.
 """
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_left
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from itertools import accumulate
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import expit
@@ -214,184 +208,14 @@ def confusion_probabilities(s: Situation) -> np.ndarray:
     return s.raters.confusion[s.worker, s.true_label]
 
 
-# -- the per-page path: one rater, plain Python values -------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Page:
-    """One page of answers by one rater, as plain Python values, for :func:`draw_page`.
-
-    Per answer: the true label, confuser and effective difficulty of the guideline version the rater works by, the
-    seconds on task since the last (recovered) break at the answer's start, and its U(0, 1) draw. Per page: the
-    rater's practice before the first answer, training minutes, guideline complexity, ability offset (calibration) and
-    bias shrink; ``drift`` holds the drift of each answer in logits (empty when drift is off).
-    """
-
-    worker: int
-    true_label: list[int]
-    confuser: list[int]
-    difficulty: list[float]
-    time_on_task: list[float]
-    uniforms: list[float]
-    practice: int
-    training_minutes: float
-    complexity: float
-    ability_offset: float = 0.0
-    bias_shrink: float = 0.0
-    drift: list[float] = field(default_factory=list)
-
-
-@dataclass
-class PageModel:
-    """What the per-page path precomputes once per run: per-rater constants and a table of the learning curve."""
-
-    raters: Raters
-    population: RaterPopulation
-    design: TaskDesign
-    learning: list[float] = field(default_factory=list)
-    mixtures: dict[tuple[int, float, int, int], list[float]] = field(default_factory=dict)
-
-    def learning_at(self, practice: int, n: int) -> list[float]:
-        """``learning_boost`` for practice ``practice .. practice + n - 1``, from a table grown by doubling."""
-        end = practice + n
-        if end > len(self.learning):
-            size = max(end, 2 * len(self.learning), 1024)
-            self.learning = learning_boost(np.arange(size), self.population).tolist()
-        return self.learning[practice:end]
-
-    def wrong_mixture(self, worker: int, shrink: float, true: int, confuser: int) -> list[float]:
-        """:func:`_wrong_answer_mixture` of one answer, with the same floating-point operations."""
-        k = self.raters.bias.shape[1]
-        bias = self.raters.bias[worker]
-        wrong = (shrunk_bias(bias, shrink) if shrink else bias).tolist()
-        wrong[true] = 0.0
-        total = float(np.sum(np.asarray(wrong)[None, :], axis=1)[0])  # numpy's summation order, as vectorised
-        if total > 0:
-            wrong = [w / total for w in wrong]
-        else:
-            wrong = [0.0 if label == true else 1.0 / (k - 1) for label in range(k)]
-        weight = self.design.confuser_weight
-        wrong = [w * (1.0 - weight) for w in wrong]
-        wrong[confuser] += weight
-        return wrong
-
-
-def inverse_cdf(probabilities: list[float], u: float) -> int:
-    """:func:`sample_labels` for one answer: the label whose cumulative probability first reaches ``u`` x total
-    (the cumulative sums are non-decreasing, so counting those below is a bisection)."""
-    cumulative = list(accumulate(probabilities))
-    label = bisect_left(cumulative, u * cumulative[-1])
-    return label if label < len(probabilities) else len(probabilities) - 1
-
-
-def _model_page(m: PageModel, page: Page) -> tuple[list[int], list[list[float]]]:
-    population, raters = m.population, m.raters
-    worker, shrink = page.worker, page.bias_shrink
-    ability = float(raters.ability[worker])
-    fatigue = population.fatigue_max * float(raters.fatigue_scale[worker])
-    tau_seconds = 60.0 * population.fatigue_tau_minutes
-    comprehension = float(comprehension_penalty(m.design, page.training_minutes, page.complexity))
-    n = len(page.true_label)
-    learning = m.learning_at(page.practice, n)
-    offsets = page.drift or [0.0] * n
-    base_offset = page.ability_offset
-    mixtures, mixture = m.mixtures, m.wrong_mixture
-    exp, expm1 = math.exp, math.expm1
-    k = raters.bias.shape[1]
-    labels: list[int] = []
-    distributions: list[list[float]] = []
-    for true, confuser, difficulty, tau, u, boost, drift in zip(
-        page.true_label, page.confuser, page.difficulty, page.time_on_task, page.uniforms, learning, offsets,
-        strict=True,
-    ):
-        offset = base_offset + drift
-        a = ability + offset if offset else ability
-        logit = a + boost - fatigue * -expm1(-tau / tau_seconds) - comprehension - difficulty
-        p = 1.0 / (1.0 + exp(-logit))
-        key = (worker, shrink, true, confuser)
-        wrong = mixtures.get(key)
-        if wrong is None:
-            wrong = mixtures[key] = mixture(worker, shrink, true, confuser)
-        q = 1.0 - p
-        probabilities = [w * q for w in wrong]
-        probabilities[true] += p
-        cumulative = list(accumulate(probabilities))
-        label = bisect_left(cumulative, u * cumulative[-1])
-        labels.append(label if label < k else k - 1)
-        distributions.append(probabilities)
-    return labels, distributions
-
-
-def _fixed_page(distribution: Callable[[PageModel, Page, int, int], list[float]]) -> PagePath:
-    """A per-page path for an archetype whose label distribution depends only on the true label and confuser."""
-
-    def path(m: PageModel, page: Page) -> tuple[list[int], list[list[float]]]:
-        labels, distributions = [], []
-        for true, confuser, u in zip(page.true_label, page.confuser, page.uniforms, strict=True):
-            probabilities = distribution(m, page, true, confuser)
-            labels.append(inverse_cdf(probabilities, u))
-            distributions.append(probabilities)
-        return labels, distributions
-
-    return path
-
-
-def _uniform_wrong_list(k: int, true: int) -> list[float]:
-    return [(1.0 - (1.0 if label == true else 0.0)) / (k - 1) for label in range(k)]
-
-
-def _one_hot_list(k: int, label: int) -> list[float]:
-    return [1.0 if other == label else 0.0 for other in range(k)]
-
-
-def _spammer(m: PageModel, page: Page, true: int, confuser: int) -> list[float]:
-    k = m.raters.bias.shape[1]
-    return [1.0 / k] * k
-
-
-def _lazy(m: PageModel, page: Page, true: int, confuser: int) -> list[float]:
-    return _one_hot_list(m.raters.bias.shape[1], int(m.raters.fixed_label[page.worker]))
-
-
-def _adversary(m: PageModel, page: Page, true: int, confuser: int) -> list[float]:
-    k = m.raters.bias.shape[1]
-    if m.population.adversary_strategy == "confuser":
-        return _one_hot_list(k, confuser)
-    return _uniform_wrong_list(k, true)
-
-
-def _condorcet(m: PageModel, page: Page, true: int, confuser: int) -> list[float]:
-    p = float(m.raters.accuracy[page.worker])
-    probabilities = [w * (1.0 - p) for w in _uniform_wrong_list(m.raters.bias.shape[1], true)]
-    probabilities[true] += p
-    return probabilities
-
-
-def _confusion(m: PageModel, page: Page, true: int, confuser: int) -> list[float]:
-    assert m.raters.confusion is not None
-    return m.raters.confusion[page.worker, true].tolist()
-
-
-Vectorised = Callable[[Situation], np.ndarray]
-PagePath = Callable[[PageModel, Page], tuple[list[int], list[list[float]]]]
-
-
-@dataclass(frozen=True)
-class ArchetypeModel:
-    """An archetype's label distribution in both forms: vectorised over answers, and per page in plain Python."""
-
-    probabilities: Vectorised
-    page: PagePath
-
-
-ARCHETYPE_MODELS: dict[str, ArchetypeModel] = {
-    "honest": ArchetypeModel(model_probabilities, _model_page),
-    "expert": ArchetypeModel(model_probabilities, _model_page),
-    "spammer": ArchetypeModel(spammer_probabilities, _fixed_page(_spammer)),
-    "lazy": ArchetypeModel(lazy_probabilities, _fixed_page(_lazy)),
-    "adversary": ArchetypeModel(adversary_probabilities, _fixed_page(_adversary)),
-    "condorcet": ArchetypeModel(condorcet_probabilities, _fixed_page(_condorcet)),
-    "confusion": ArchetypeModel(confusion_probabilities, _fixed_page(_confusion)),
+ARCHETYPE_MODELS: dict[str, Callable[[Situation], np.ndarray]] = {
+    "honest": model_probabilities,
+    "expert": model_probabilities,
+    "spammer": spammer_probabilities,
+    "lazy": lazy_probabilities,
+    "adversary": adversary_probabilities,
+    "condorcet": condorcet_probabilities,
+    "confusion": confusion_probabilities,
 }
 
 
@@ -400,18 +224,12 @@ def label_probabilities(s: Situation) -> np.ndarray:
     code_of_answer = s.raters.archetype_code[s.worker]
     present = np.flatnonzero(np.bincount(code_of_answer, minlength=len(ARCHETYPES)))
     if present.shape[0] == 1:
-        return ARCHETYPE_MODELS[ARCHETYPES[int(present[0])]].probabilities(s)
+        return ARCHETYPE_MODELS[ARCHETYPES[int(present[0])]](s)
     probabilities = np.empty((s.true_label.shape[0], s.n_classes))
     for code in present.tolist():
         rows = np.flatnonzero(code_of_answer == code)
-        probabilities[rows] = ARCHETYPE_MODELS[ARCHETYPES[code]].probabilities(s.subset(rows))
+        probabilities[rows] = ARCHETYPE_MODELS[ARCHETYPES[code]](s.subset(rows))
     return probabilities
-
-
-def draw_page(m: PageModel, page: Page) -> tuple[list[int], list[list[float]]]:
-    """Labels of one page of one rater, and each answer's label probabilities (the per-page path)."""
-    archetype = ARCHETYPES[int(m.raters.archetype_code[page.worker])]
-    return ARCHETYPE_MODELS[archetype].page(m, page)
 
 
 def sample_labels(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:

@@ -1,7 +1,9 @@
 """The answer store: one shared, integer-coded, append-only record of a run's answers, and their delivery.
 
 Rows are appended when a page is given (in the order pages are given; a page's answers in order) and hold the item,
-the end time and, when the campaign reacts to its answers, the label. Each row becomes *visible* at its end time:
+the end time and, when the campaign reacts to its answers, the label. A row becomes *visible* when its page is
+submitted, at the end of the page's last answer (``whole_pages``, as platforms return a task suite), or at its own
+end time (``campaign.visibility = answer``):
 :meth:`AnswerStore.deliver` hands every row whose end time has come to each subscriber (the assignment policy,
 quality control, an online aggregator), in order of end time, one chunk of a page at a time. Delivery is lazy: it
 runs whenever someone is about to decide (a rater asks for work, a waiting rater is woken), so that observers see
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,10 +54,10 @@ class AnswerStore:
     item: list[int] = field(default_factory=list)
     worker: list[int] = field(default_factory=list)  # per row, when delivering
     t_end: list[float] = field(default_factory=list)
-    label: list[int] = field(default_factory=list)  # filled when labels are drawn as pages are given
-    p_correct: list[float] = field(default_factory=list)  # idem: P(label right) under the original definitions
-    p_correct_revised: list[float] = field(default_factory=list)  # idem, under the revised ones (if a revision)
-    leader_label: list[int] = field(default_factory=list)  # colluders: the group's first label copied from, or -1
+    label: list[int] = field(default_factory=list)  # drawn just before a delivery needs them (see draw_labels)
+    leader_row: list[int] = field(default_factory=list)  # colluders: row of the group's first answer, or -1
+    draw_labels: Callable[[], None] | None = None  # draws the labels of every row given so far
+    whole_pages: bool = True  # a page's rows become visible together, at the end of its last one
     subscribers: list[Subscriber] = field(default_factory=list)
     dropped_workers: set[int] = field(default_factory=set)
     delivered_rows: int = 0
@@ -94,7 +96,7 @@ class AnswerStore:
             worker = page[0]
             self.page_first.append(first)
             self.worker.extend([worker] * len(items))
-            heapq.heappush(self._heap, (ends[0], number, first))
+            heapq.heappush(self._heap, (ends[-1] if self.whole_pages else ends[0], number, first))
             self._worker_pages.setdefault(worker, []).append(number)
         return range(first, first + len(items))
 
@@ -108,14 +110,22 @@ class AnswerStore:
         rows: list[int] = []
         lost: list[int] = []
         pop, push = heapq.heappop, heapq.heappush
+        whole_pages = self.whole_pages
+        newest = -1
         while heap and heap[0][0] <= now:
             _, number, row = pop(heap)
             page = pages[number]
             stop = page_first[number] + page[5]
-            last = bisect_right(t_end, now, row + 1, stop)  # a page's end times increase
-            if last < stop:
-                push(heap, (t_end[last], number, last))
+            if whole_pages:
+                last = stop
+            else:
+                last = bisect_right(t_end, now, row + 1, stop)  # a page's end times increase
+                if last < stop:
+                    push(heap, (t_end[last], number, last))
             (lost if page[0] in dropped else rows).extend(range(row, last))
+            newest = max(newest, last - 1)
+        if newest >= len(self.label) and self.draw_labels is not None:
+            self.draw_labels()  # every page given so far, in one batch
         if lost:
             for subscriber in self.subscribers:
                 subscriber.discard(self, lost, False)

@@ -280,7 +280,7 @@ class OnlineConfusionEM(OnlineModel):
     relevance and two simulated campaigns, both models), among ``refit_growth`` in {0.05, 0.1, 0.2} and
     ``restart_growth`` in {0, 0.1, 0.25, 0.5, 1, inf}; bluebirds, product, zencrowd_all, music and two
     more campaigns were held out (``python -m experiments.benchmarks.online --sweep``). Warm-started
-    refits are 14-21% cheaper there but drift from the batch fit, to other optima of the likelihood on
+    refits are 15-25% cheaper there but drift from the batch fit, to other optima of the likelihood on
     the sparse multi-class data sets, and without restarts they stay in the label-switched optimum of an
     early fit on a few answers per task. ``min_answers`` (100) and ``initial_accuracy`` (0.7) only shape
     the first answers and were not tuned.

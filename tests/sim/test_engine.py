@@ -1,6 +1,6 @@
-"""The engine that reacts to answers: the per-page answer model agrees with the vectorised one, labels drawn as pages
-are given equal labels drawn at the end, the budget holds under every policy and quality option, and each rater
-lifecycle trait does what its docstring says."""
+"""The engine that reacts to answers: labels drawn in batches while the campaign runs equal labels drawn at the end,
+the budget holds under every policy and quality option, and each rater lifecycle trait does what its docstring
+says."""
 
 from __future__ import annotations
 
@@ -14,51 +14,16 @@ from hypothesis import strategies as st
 from scipy.special import expit, logit
 
 from sim import Campaign, RaterPopulation, TaskDesign, simulate
-from sim.raters import ARCHETYPES, sample_raters
-from sim.response import ARCHETYPE_MODELS, Page, PageModel, Situation, draw_page, label_probabilities, sample_labels
+from sim.raters import ARCHETYPES
+from sim.response import ARCHETYPE_MODELS
 from strategies.assignment import BestOf, DeltaMargin, FixedRedundancy, PosteriorThreshold, Uncertainty
 from strategies.quality import Calibration, GoldBlocking, Qualification
 
 CONFUSION = [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.25, 0.25, 0.5]]
 
 
-def test_every_archetype_has_both_forms_of_its_model():
+def test_every_archetype_has_a_model():
     assert set(ARCHETYPE_MODELS) == set(ARCHETYPES)
-
-
-@pytest.mark.parametrize("archetype", ARCHETYPES)
-@pytest.mark.parametrize("shrink", [0.0, 0.4])
-def test_page_path_gives_the_vectorised_models_probabilities_and_labels(archetype, shrink):
-    """For random pages of one rater (random items, practice, fatigue, training, calibration, drift), the per-page
-    path's label distribution equals the vectorised model's to 1e-12, and both draw the same label from the same
-    uniform."""
-    rng = np.random.default_rng(7)
-    population = RaterPopulation(
-        n_raters=6, archetypes={archetype: 1.0}, accuracy=0.7, confusion=CONFUSION, adversary_strategy="confuser"
-    )
-    design = TaskDesign(n_classes=3, guideline_complexity=0.6)
-    raters = sample_raters(population, 3, seed=1, replicate=0)
-    model = PageModel(raters, population, design)
-    for worker in range(6):
-        n = 12
-        true = rng.integers(0, 3, n)
-        confuser = (true + rng.integers(1, 3, n)) % 3
-        page = Page(
-            worker=worker, true_label=true.tolist(), confuser=confuser.tolist(),
-            difficulty=rng.normal(0, 1, n).tolist(), time_on_task=np.sort(rng.uniform(0, 5000, n)).tolist(),
-            uniforms=rng.random(n).tolist(), practice=int(rng.integers(0, 500)), training_minutes=3.0,
-            complexity=0.6, ability_offset=0.3, bias_shrink=shrink, drift=rng.normal(0, 0.2, n).tolist(),
-        )  # fmt: skip
-        labels, distributions = draw_page(model, page)
-        situation = Situation(
-            worker=np.full(n, worker), raters=raters, population=population, design=design, true_label=true,
-            confuser=confuser, difficulty=np.array(page.difficulty), practice=page.practice + np.arange(n),
-            time_on_task=np.array(page.time_on_task), training_minutes=np.full(n, 3.0), complexity=0.6,
-            ability_offset=0.3 + np.array(page.drift), bias_shrink=shrink,
-        )  # fmt: skip
-        expected = label_probabilities(situation)
-        np.testing.assert_allclose(np.array(distributions), expected, rtol=1e-12, atol=1e-15)
-        assert labels == sample_labels(expected, np.array(page.uniforms)).tolist()
 
 
 DESIGNS = {
@@ -77,13 +42,12 @@ DESIGNS = {
 
 
 @pytest.mark.parametrize("name", list(DESIGNS))
-def test_labels_drawn_as_pages_are_given_equal_labels_drawn_at_the_end(name):
-    """The two paths of the answer model give the same labels from the same uniforms (common random numbers across
-    designs that do and do not react to answers), and the same P(correct) to rounding."""
+def test_labels_drawn_while_the_campaign_runs_equal_labels_drawn_at_the_end(name):
+    """Drawn in batches as deliveries need them, or in one pass at the end: the same labels and P(correct), bit for
+    bit (common random numbers across designs that do and do not react to answers)."""
     at_end = simulate(*DESIGNS[name], seed=4, draw="at_end")
     as_given = simulate(*DESIGNS[name], seed=4, draw="as_given")
-    pd.testing.assert_series_equal(at_end.answers["label"], as_given.answers["label"])
-    np.testing.assert_allclose(at_end.answers["p_correct"], as_given.answers["p_correct"], rtol=1e-12, atol=1e-15)
+    pd.testing.assert_frame_equal(at_end.answers, as_given.answers, check_exact=True)
     pd.testing.assert_frame_equal(at_end.items, as_given.items)
 
 
