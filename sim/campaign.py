@@ -28,6 +28,7 @@ import enum
 import math
 import os
 import sys
+from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
@@ -198,7 +199,7 @@ class Ledger:
         self._affordable -= n
 
 
-NOISE_BLOCK = 256  # answer-time noise, uniforms and drift are drawn per rater in blocks of this many answers
+NOISE_BLOCK = 1024  # answer-time noise and uniforms are drawn per rater in blocks of this many answers
 
 
 class Draws:
@@ -221,6 +222,11 @@ class Draws:
                 self._values += self._draw(NOISE_BLOCK)
         self._next = end
         return self._values[start:end]
+
+
+def uniform_draws(rng: np.random.Generator) -> Draws:
+    """U(0, 1) values of ``rng``, taken in blocks."""
+    return Draws(lambda n: rng.random(n).tolist())
 
 
 @dataclass(slots=True)
@@ -420,13 +426,14 @@ class CampaignRun:
         """Every item's true label under the definitions in force now (what gold questions are scored against)."""
         return self._versions[self.version][0]
 
-    def online_model(self, aggregator: Any) -> Any:
-        """The run's online model of ``aggregator`` over the regular items (one per aggregator type and settings,
-        shared by the policy and quality control), fed with every visible regular answer before the policy hears
-        of it."""
-        key = repr(aggregator)
+    def online_model(self, aggregator: Any, **schedule: Any) -> Any:
+        """The run's online model of ``aggregator`` over the regular items (one per aggregator, settings and refit
+        ``schedule``, shared by the policy and quality control), fed with every visible regular answer before the
+        policy hears of it."""
+        key = repr((aggregator, sorted(schedule.items())))
         if key not in self._online:
-            model = aggregator.online_model(self.design.n_items, self.population.n_raters, self.design.n_classes)
+            n = (self.design.n_items, self.population.n_raters, self.design.n_classes)
+            model = aggregator.online_model(*n, **schedule)
             self._online[key] = model
             self.store.subscribers.insert(0, OnlineFeed(model, self.design.n_items))
         return self._online[key]
@@ -537,6 +544,8 @@ class CampaignRun:
         )  # fmt: skip
         if self.colluding:
             self._record_leaders(worker, item_ids)
+        if self.eager:
+            self._draws.given(worker, state.practice, n)
         self.store.add_page(page, item_ids, ends)
         t = ends[-1]
         state.practice += n
@@ -723,8 +732,9 @@ class CampaignRun:
             return True
         return timeline.stage != QUALIFICATION
 
-    def situation(self, timeline: AnswerTimeline) -> Situation:
-        """The answer model's inputs for every answer of the run, as the rater saw each item."""
+    def situation(self, timeline: AnswerTimeline, first_row: int = 0) -> Situation:
+        """The answer model's inputs for the answers of ``timeline`` (rows from ``first_row`` on), as the rater saw
+        each item."""
         items, version = self.items, timeline.version
         if items.version_label is not None:
             assert items.version_confuser is not None and items.version_difficulty is not None
@@ -738,7 +748,7 @@ class CampaignRun:
         complexity: np.ndarray | None = None
         if self.design.revision_hours is not None:
             complexity = np.asarray(self.design.complexities)[version]
-        drift = self._draws.drift(timeline)
+        drift = self._draws.drift(timeline, first_row if self.eager else None)
         offset = timeline.ability_offset + drift if drift is not None else timeline.ability_offset
         return Situation(
             worker=timeline.worker,
@@ -813,15 +823,39 @@ class LabelDraws:
         self._labels: list[np.ndarray] = []
         self._p_correct: list[list[np.ndarray]] = [[], []]  # under the original and the revised definitions
         self._copied: list[np.ndarray] = []
+        # while a campaign reacts to answers, each page takes its rater's next draws when it is given, so that a
+        # batch reads them as one slice (no loop over raters per batch)
+        self._row_uniforms = array("d")
+        self._row_copies = array("d")
+        self._row_drift = array("d")
+
+    def given(self, worker: int, practice: int, n: int) -> None:
+        """A page of ``n`` answers by ``worker``, whose first has practice ``practice``, was just given."""
+        run = self.run
+        self._row_uniforms.extend(self._stream(self._uniforms, worker, 2).take(n))
+        if run.colluding:
+            copies = self._stream(self._copies, worker, 3).take(n) if run._group[worker] >= 0 else [1.0] * n
+            self._row_copies.extend(copies)
+        if run.population.drift_sd > 0:
+            self._row_drift.extend(self._drift_prefix(worker, practice + n)[practice : practice + n])
+
+    def _stream(self, streams: dict[int, Draws], worker: int, key: int) -> Draws:
+        draws = streams.get(worker)
+        if draws is None:
+            draws = streams[worker] = uniform_draws(stream(self.run.seed, self.run.replicate, "answers", worker, key))
+        return draws
 
     def draw(self) -> None:
         run, store = self.run, self.run.store
-        if self.pages == len(store.pages):
+        if self.pages == store.n_pages:
             return
-        timeline = AnswerTimeline.from_store(store, self.pages, len(store.pages), self.rows)
-        probabilities = label_probabilities(run.situation(timeline))
-        seed, replicate = run.seed, run.replicate
-        uniforms = self._per_rater(timeline.worker, self._uniforms, lambda j: stream(seed, replicate, "answers", j, 2))
+        timeline = AnswerTimeline.from_store(store, self.pages, store.n_pages, self.rows)
+        probabilities = label_probabilities(run.situation(timeline, self.rows))
+        end = self.rows + timeline.item.shape[0]
+        if run.eager:
+            uniforms = np.array(self._row_uniforms[self.rows : end])
+        else:
+            uniforms = self._per_rater(timeline.worker, self._uniforms, 2)
         labels = sample_labels(probabilities, uniforms)
         rows = np.arange(labels.shape[0])
         items = run.items
@@ -834,7 +868,7 @@ class LabelDraws:
             kept.append(p)
         if store.subscribers:
             store.label.extend(labels.tolist())
-        self.pages, self.rows = len(store.pages), self.rows + labels.shape[0]
+        self.pages, self.rows = store.n_pages, self.rows + labels.shape[0]
 
     def _copy(
         self, timeline: AnswerTimeline, labels: np.ndarray, p_correct: list[np.ndarray], truths: list[np.ndarray]
@@ -843,8 +877,10 @@ class LabelDraws:
         run = self.run
         leader = np.asarray(run.store.leader_row[self.rows : self.rows + labels.shape[0]], dtype=np.int64)
         follows = leader >= 0
-        seed, replicate = run.seed, run.replicate
-        copy_draws = self._per_rater(timeline.worker, self._copies, lambda j: stream(seed, replicate, "answers", j, 3))
+        if run.eager:
+            copy_draws = np.array(self._row_copies[self.rows : self.rows + labels.shape[0]])
+        else:
+            copy_draws = self._per_rater(timeline.worker, self._copies, 3)
         earlier = np.concatenate([*self._labels, labels]) if self._labels else labels
         leader_label = np.where(follows, earlier[np.maximum(leader, 0)], -1)
         kappa = run.population.collusion_copy_probability
@@ -854,27 +890,34 @@ class LabelDraws:
         self._copied.append(leader_label)
         return np.where(follows & (copy_draws < kappa), leader_label, labels)
 
-    def _per_rater(self, worker: np.ndarray, streams: dict[int, Draws], make: Callable[[int], Any]) -> np.ndarray:
+    def _per_rater(self, worker: np.ndarray, streams: dict[int, Draws], key: int) -> np.ndarray:
         """One value per answer: the k-th answer of rater j (in row order) gets the k-th value of j's stream."""
         order = np.argsort(worker, kind="stable")
         counts = np.bincount(worker)
         values = np.empty(worker.shape[0])
-        parts = []
-        for j in np.flatnonzero(counts).tolist():
-            draws = streams.get(j)
-            if draws is None:
-                rng = make(j)
-                draws = streams[j] = Draws(lambda n, rng=rng: rng.random(n).tolist())
-            parts.append(draws.take(int(counts[j])))
+        parts = [self._stream(streams, j, key).take(int(counts[j])) for j in np.flatnonzero(counts).tolist()]
         values[order] = np.concatenate(parts) if parts else np.empty(0)
         return values
 
-    def drift(self, timeline: AnswerTimeline) -> np.ndarray | None:
-        """Each answer's ability drift (logits): the sum of its rater's drift steps before it; None when off."""
+    def _drift_prefix(self, worker: int, needed: int) -> list[float]:
+        """Rater ``worker``'s drift before each of its first ``needed`` answers (at least), grown by doubling."""
+        prefix = self._drift.get(worker)
+        if prefix is None or len(prefix) < needed:
+            run = self.run
+            size = max(needed, 2 * len(prefix or ()), 1024)
+            step = run.population.drift_sd / 10
+            steps = stream(run.seed, run.replicate, "drift", worker).standard_normal(size) * step
+            prefix = self._drift[worker] = np.concatenate([[0.0], np.cumsum(steps)[:-1]]).tolist()
+        return prefix
+
+    def drift(self, timeline: AnswerTimeline, first_row: int | None = None) -> np.ndarray | None:
+        """Each answer's ability drift (logits): the sum of its rater's drift steps before it; None when off.
+        ``first_row``: the timeline's rows start there in a run whose pages recorded their drift when given."""
         run = self.run
         if run.population.drift_sd == 0:
             return None
-        step = run.population.drift_sd / 10.0
+        if first_row is not None:
+            return np.array(self._row_drift[first_row : first_row + timeline.item.shape[0]])
         offsets = np.empty(timeline.worker.shape[0])
         order = np.argsort(timeline.worker, kind="stable")
         counts = np.bincount(timeline.worker)
@@ -882,11 +925,7 @@ class LabelDraws:
         for j in np.flatnonzero(counts).tolist():
             rows = order[start : start + counts[j]]
             start += counts[j]
-            prefix = self._drift.get(j)
-            needed = int(timeline.practice[rows].max()) + 1
-            if prefix is None or len(prefix) < needed:
-                steps = stream(run.seed, run.replicate, "drift", j).standard_normal(needed) * step
-                prefix = self._drift[j] = np.concatenate([[0.0], np.cumsum(steps)[:-1]]).tolist()
+            prefix = self._drift_prefix(j, int(timeline.practice[rows].max()) + 1)
             offsets[rows] = np.asarray(prefix)[timeline.practice[rows]]
         return offsets
 

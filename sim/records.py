@@ -43,8 +43,9 @@ class AnswerTimeline:
         cls, store: AnswerStore, first_page: int = 0, last_page: int | None = None, first_row: int = 0
     ) -> AnswerTimeline:
         """Pages ``first_page .. last_page - 1`` of ``store`` (all by default), whose first row is ``first_row``."""
-        last_page = len(store.pages) if last_page is None else last_page
-        pages = np.array(store.pages[first_page:last_page], dtype=np.float64).reshape(-1, len(PAGE_FIELDS))
+        last_page = store.n_pages if last_page is None else last_page
+        width = len(PAGE_FIELDS)
+        pages = np.array(store.pages[first_page * width : last_page * width], dtype=np.float64).reshape(-1, width)
         worker, start, time_on_task, practice, training_minutes = pages[:, :5].T
         size = pages[:, 5].astype(np.int64)
         first = np.cumsum(size) - size  # index of each page's first answer

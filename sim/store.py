@@ -22,6 +22,7 @@ arrays once, in :class:`sim.records.AnswerTimeline`.
 from __future__ import annotations
 
 import heapq
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,8 +50,11 @@ class Subscriber(Protocol):
 class AnswerStore:
     """The answers of one run (see the module docstring)."""
 
-    pages: list[tuple[int, float, float, int, float, int, int, float, float, int]] = field(default_factory=list)
+    pages: array = field(default_factory=lambda: array("d"))  # PAGE_FIELDS of each page, flat
+    n_pages: int = 0
     page_first: list[int] = field(default_factory=list)  # row of each page's first answer (when delivering)
+    page_size: list[int] = field(default_factory=list)  # answers of each page (when delivering)
+    page_worker: list[int] = field(default_factory=list)  # rater of each page (when delivering)
     item: list[int] = field(default_factory=list)
     worker: list[int] = field(default_factory=list)  # per row, when delivering
     t_end: list[float] = field(default_factory=list)
@@ -88,13 +92,16 @@ class AnswerStore:
     ) -> range:
         """Append one page (its record and per-answer items and end times); returns its rows."""
         first = len(self.item)
-        self.pages.append(page)
+        number = self.n_pages
+        self.pages.extend(page)
+        self.n_pages = number + 1
         self.item.extend(items)
         self.t_end.extend(ends)
         if self.subscribers:  # rows are delivered, and read by worker: keep what delivery needs
-            number = len(self.pages) - 1
             worker = page[0]
             self.page_first.append(first)
+            self.page_size.append(len(items))
+            self.page_worker.append(worker)
             self.worker.extend([worker] * len(items))
             heapq.heappush(self._heap, (ends[-1] if self.whole_pages else ends[0], number, first))
             self._worker_pages.setdefault(worker, []).append(number)
@@ -106,7 +113,8 @@ class AnswerStore:
         heap = self._heap
         if not heap or heap[0][0] > now:
             return 0
-        t_end, pages, page_first, dropped = self.t_end, self.pages, self.page_first, self.dropped_workers
+        t_end, page_first, page_size, page_worker = self.t_end, self.page_first, self.page_size, self.page_worker
+        dropped = self.dropped_workers
         rows: list[int] = []
         lost: list[int] = []
         pop, push = heapq.heappop, heapq.heappush
@@ -114,15 +122,14 @@ class AnswerStore:
         newest = -1
         while heap and heap[0][0] <= now:
             _, number, row = pop(heap)
-            page = pages[number]
-            stop = page_first[number] + page[5]
+            stop = page_first[number] + page_size[number]
             if whole_pages:
                 last = stop
             else:
                 last = bisect_right(t_end, now, row + 1, stop)  # a page's end times increase
                 if last < stop:
                     push(heap, (t_end[last], number, last))
-            (lost if page[0] in dropped else rows).extend(range(row, last))
+            (lost if page_worker[number] in dropped else rows).extend(range(row, last))
             newest = max(newest, last - 1)
         if newest >= len(self.label) and self.draw_labels is not None:
             self.draw_labels()  # every page given so far, in one batch
@@ -148,7 +155,7 @@ class AnswerStore:
         rows: list[int] = []
         for number in self._worker_pages.get(worker, []):
             first = self.page_first[number]
-            rows.extend(range(first, pending.get(number, first + self.pages[number][5])))
+            rows.extend(range(first, pending.get(number, first + self.page_size[number])))
         return rows
 
     def drop_worker(self, worker: int) -> None:

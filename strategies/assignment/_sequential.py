@@ -15,6 +15,8 @@ some); beyond that, top-ups come first, so items finish early.
 from __future__ import annotations
 
 import heapq
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,7 +45,7 @@ class FifoTopUps:
         self._items.append(item)
 
     def take(self, rater: int, n: int, policy: SequentialPolicy) -> list[int]:
-        wanted, raters_of = policy._wanted, policy._raters_of
+        wanted, raters_of, assigned = policy._wanted, policy._raters_of, policy._assigned
         items = self._items
         taken: list[int] = []
         index = self._head
@@ -54,12 +56,16 @@ class FifoTopUps:
                     self._head += 1
                 index += 1
                 continue
-            if rater not in raters_of[item]:
+            given = raters_of[item]
+            if rater not in given:
                 taken.append(item)
-                policy._hand_out(item, rater)
+                given.append(rater)
+                assigned[item] += 1
+                wanted[item] -= 1
                 if wanted[item] <= 0 and index == self._head:
                     self._head += 1
             index += 1
+        policy._in_flight += len(taken)
         if self._head > 1024 and self._head * 2 > len(items):
             del items[: self._head]
             self._head = 0
@@ -114,10 +120,11 @@ class SequentialPolicy(AssignmentPolicy):
     _n_items: int = field(init=False, repr=False, default=0)
     _n_classes: int = field(init=False, repr=False, default=2)
     _slots: SlotQueue = field(init=False, repr=False)
-    _assigned: list[int] = field(init=False, repr=False, default_factory=list)
-    _visible: list[int] = field(init=False, repr=False, default_factory=list)
-    _wanted: list[int] = field(init=False, repr=False, default_factory=list)
-    _done: list[bool] = field(init=False, repr=False, default_factory=list)
+    # per item, in array buffers: plain-Python indexing on the hot path, zero-copy numpy views for vectorised passes
+    _assigned: array = field(init=False, repr=False, default_factory=lambda: array("q"))
+    _visible: array = field(init=False, repr=False, default_factory=lambda: array("q"))
+    _wanted: array = field(init=False, repr=False, default_factory=lambda: array("q"))
+    _done: array = field(init=False, repr=False, default_factory=lambda: array("b"))
     _raters_of: list[list[int]] = field(init=False, repr=False, default_factory=list)
     _votes: list[int] = field(init=False, repr=False, default_factory=list)
     _queue: Any = field(init=False, repr=False, default=None)
@@ -144,10 +151,10 @@ class SequentialPolicy(AssignmentPolicy):
         n, k = run.design.n_items, run.design.n_classes
         self._n_items, self._n_classes = n, k
         self._slots = SlotQueue(n, run.population.n_raters, 1)  # every item's first answer, in id order
-        self._assigned = [0] * n
-        self._visible = [0] * n
-        self._wanted = [0] * n
-        self._done = [False] * n
+        self._assigned = array("q", bytes(8 * n))
+        self._visible = array("q", bytes(8 * n))
+        self._wanted = array("q", bytes(8 * n))
+        self._done = array("b", bytes(n))
         self._raters_of = [[] for _ in range(n)]
         self._votes = [0] * (n * k)
         self._queue = self.top_up_queue(n)
@@ -170,6 +177,9 @@ class SequentialPolicy(AssignmentPolicy):
 
     #: False if the policy needs :meth:`observe_answer` for each answer beyond the vote counts
     counts_only: ClassVar[bool] = True
+    #: True if the rule may stop an item while answers to it are in flight (a posterior can become confident after
+    #: any answer); False for rules that hand out exactly the answers they cannot stop without (vote counts)
+    judge_with_pending: ClassVar[bool] = False
 
     def observe_answer(self, item: int, worker: int, label: int) -> None:
         """What a subclass learns from one visible answer, beyond the vote counts the base keeps."""
@@ -219,16 +229,12 @@ class SequentialPolicy(AssignmentPolicy):
             votes[item * k + labels[row]] += 1
             touched.append(item)
         self._in_flight -= len(touched)
-        if self.counts_only:
-            for item in touched:
-                self.evaluate(item)
-        else:
+        if not self.counts_only:
             workers = store.worker
             for row in rows:
                 if items[row] < n_items:
                     self.observe_answer(items[row], workers[row], labels[row])
-            for item in touched:
-                self.evaluate(item)
+        self.evaluate_all(touched)
 
     def discard(self, store: AnswerStore, rows: Rows, visible: bool) -> None:
         n_items = self._n_items
@@ -243,7 +249,7 @@ class SequentialPolicy(AssignmentPolicy):
             else:
                 self._in_flight -= 1
             if self._done[item]:
-                self._done[item] = False
+                self._done[item] = 0
                 self._n_done -= 1
             self.evaluate(item)
 
@@ -258,23 +264,42 @@ class SequentialPolicy(AssignmentPolicy):
 
     def evaluate(self, item: int) -> None:
         """Apply the stopping rule to ``item`` after its visible answers changed."""
-        if self._done[item]:
-            return
-        pending = self._assigned[item] - self._visible[item] + self._slots.remaining[item]
-        need = self.needed(item)
-        room = self.cap - self._assigned[item] - self._slots.remaining[item]
-        if need == 0 or (room <= 0 and pending == 0):
-            self._done[item] = True
-            self._n_done += 1
-            self._wanted[item] = 0
-            return
-        wanted = max(0, min(need - pending, room))
-        before = self._wanted[item]
-        self._wanted[item] = wanted
-        if wanted > 0 and (before <= 0 or self._queue.reprioritise):
-            self._queue.push(item, self.priority(item))
-        if wanted > before:
-            self._reopened(wanted - max(before, 0))
+        self.evaluate_all((item,))
+
+    def evaluate_all(self, items: Iterable[int]) -> None:
+        """Apply the stopping rule to each of ``items`` (the hot path: attributes bound once for the batch)."""
+        done, assigned, visible, remaining = self._done, self._assigned, self._visible, self._slots.remaining
+        wanted_of, needed, cap, queue = self._wanted, self.needed, self.cap, self._queue
+        push, reprioritise = queue.push, queue.reprioritise
+        reopened = 0
+        patient = not self.judge_with_pending
+        for item in items:
+            if done[item]:
+                continue
+            slots = remaining[item]
+            pending = assigned[item] - visible[item] + slots
+            if pending and patient:  # the rule cannot stop it before these answers are in (see the module docstring)
+                continue
+            need = needed(item)
+            room = cap - assigned[item] - slots
+            if need == 0 or (room <= 0 and pending == 0):
+                done[item] = 1
+                self._n_done += 1
+                wanted_of[item] = 0
+                continue
+            wanted = need - pending
+            if wanted > room:
+                wanted = room
+            if wanted < 0:
+                wanted = 0
+            before = wanted_of[item]
+            wanted_of[item] = wanted
+            if wanted > 0 and (before <= 0 or reprioritise):
+                push(item, self.priority(item) if reprioritise else 0.0)
+            if wanted > before:
+                reopened += wanted - (before if before > 0 else 0)
+        if reopened:
+            self._reopened(reopened)
 
     def votes(self, item: int) -> list[int]:
         k = self._n_classes
@@ -287,10 +312,20 @@ class SequentialPolicy(AssignmentPolicy):
         return self._n_done == self._n_items
 
     def items_done(self) -> np.ndarray:
-        return np.asarray(self._done, dtype=bool)
+        return np.frombuffer(self._done, dtype=np.int8).astype(bool)
 
     def answers_assigned(self) -> np.ndarray:
-        return np.asarray(self._assigned, dtype=np.int64)
+        return np.frombuffer(self._assigned, dtype=np.int64).copy()
+
+    def state_views(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Zero-copy numpy views of (assigned, visible, wanted, done) per item, for vectorised passes; writes go
+        through to the policy's state."""
+        return (
+            np.frombuffer(self._assigned, dtype=np.int64),
+            np.frombuffer(self._visible, dtype=np.int64),
+            np.frombuffer(self._wanted, dtype=np.int64),
+            np.frombuffer(self._done, dtype=np.int8),
+        )
 
     def expected_answers(self) -> int:
         return self._n_items * self.first_answers

@@ -55,12 +55,14 @@ class DeltaMargin(SequentialPolicy):
         super().start(run)
 
     def needed(self, item: int) -> int:
-        if self._n_classes == 2:
+        k = self._n_classes
+        if k == 2:
             lead = abs(self._votes[2 * item] - self._votes[2 * item + 1])
         else:
-            votes = sorted(self.votes(item), reverse=True)
-            lead = votes[0] - votes[1]
-        return max(0, self.delta - lead)
+            votes = self._votes[item * k : item * k + k]
+            votes.sort()
+            lead = votes[-1] - votes[-2]
+        return self.delta - lead if lead < self.delta else 0
 
 
 def gamblers_ruin(p: float, delta: int) -> tuple[float, float]:

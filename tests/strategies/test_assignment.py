@@ -165,3 +165,27 @@ def test_every_assignment_config_builds_a_policy():
 def test_bad_policy_settings_get_a_clear_error(policy, message):
     with pytest.raises(ConfigError, match=message):
         simulate(TaskDesign(n_items=10), RaterPopulation(n_raters=30), Campaign(), assignment=policy)
+
+
+def test_posterior_matches_fixed_redundancy_five_with_a_quarter_fewer_answers():
+    """The default campaign, 5 replicates: the posterior policy with online Dawid-Skene (defaults: threshold 0.87,
+    two to seven answers) reaches the Dawid-Skene accuracy of fixed redundancy 5 (the paired difference's 95%
+    interval reaches 0, and it is narrow: under 2 points) with at least 25% fewer answers. Measured (seed 0):
+    0.8129 against 0.8133 (paired difference -0.05 +- 1.53 points) at 3.61 answers per item (28% fewer); held-out
+    seeds 5 and 9: -0.03 +- 1.43 points at 3.69, -0.33 +- 0.95 points at 3.60."""
+    from scipy import stats
+
+    from strategies.aggregation import DawidSkene
+
+    def replicate(policy, campaign, r):
+        result = simulate(TaskDesign(), RaterPopulation(), campaign, seed=0, replicate=r, assignment=policy)
+        answers = result.worker_answers()
+        labels = DawidSkene().fit_predict(answers)
+        return float((labels.reindex(result.truth.index) == result.truth).mean()), len(answers) / 3000
+
+    fixed = np.array([replicate(None, Campaign(redundancy=5), r) for r in range(5)])
+    adaptive = np.array([replicate(PosteriorThreshold(), Campaign(), r) for r in range(5)])
+    difference = adaptive[:, 0] - fixed[:, 0]
+    half_width = stats.t.ppf(0.975, 4) * difference.std(ddof=1) / np.sqrt(5)
+    assert difference.mean() + half_width >= 0 and half_width < 0.02
+    assert adaptive[:, 1].mean() <= 0.75 * 5
