@@ -65,7 +65,7 @@ VISIBILITIES: tuple[str, ...] = ("page", "answer")
 # An answer whose end lies within this many seconds of now has ended: SimPy reaches an end time as now + (end - now),
 # which floating point may round to just below it.
 TIME_TOLERANCE = 1e-6
-EXPECTED_ACCURACY_ITEMS = 500  # items of each rater's expected accuracy: its sd from the sample is about 1%
+EXPECTED_ACCURACY_ITEMS = 250  # items of each rater's expected accuracy: its sd from the sample is about 1.5%
 STOP_REASONS: tuple[str, ...] = ("complete", "budget", "time_horizon", "raters_exhausted")
 SPEND_CATEGORIES: tuple[str, ...] = ("answers", "gold", "qualification", "training", "calibration")
 
@@ -645,9 +645,9 @@ class CampaignRun:
         store = self.store
         if store.subscribers:
             store.deliver(math.inf)
-        self._draws.draw()
         timeline = AnswerTimeline.from_store(store)
         situation = self.situation(timeline)
+        self._draws.draw(timeline, situation)
         revised = self.version == 1
         truth = self.items.truth(revised)
         labels, p_correct = self._draws.labels(revised)
@@ -719,7 +719,7 @@ class CampaignRun:
         )
 
     def _expected_accuracy(self) -> np.ndarray:
-        """Each rater's accuracy on (the first, at most 500, of) the regular items at the start of work."""
+        """Each rater's accuracy on (the first, at most 250, of) the regular items at the start of work."""
         items = self.items
         sample = np.arange(min(items.n_regular, EXPECTED_ACCURACY_ITEMS))  # items are exchangeable: the first ones
         return expected_accuracy(
@@ -769,7 +769,7 @@ class CampaignRun:
 
 class OnlineFeed:
     """A store subscriber that adds each visible answer to a regular item to an online aggregator, and removes the
-    answers that stop counting (where the model can)."""
+    answers of raters whose answers stop counting."""
 
     def __init__(self, model: Any, n_items: int) -> None:
         self.model = model
@@ -783,12 +783,9 @@ class OnlineFeed:
                 add(item[row], worker[row], label[row])
 
     def discard(self, store: AnswerStore, rows: Rows, visible: bool) -> None:
-        remove = getattr(self.model, "remove", None)
-        if not visible or remove is None:
-            return
-        for row in rows:
-            if store.item[row] < self.n_items:
-                remove(store.item[row], store.worker[row], store.label[row])
+        if visible:  # a dropped rater's answers: all of them go
+            for worker in {store.worker[row] for row in rows}:
+                self.model.drop_worker(worker)
 
 
 def _one_of(controls: list[QualityControl], kind: type[QualityControl]) -> Any:
@@ -845,12 +842,18 @@ class LabelDraws:
             draws = streams[worker] = uniform_draws(stream(self.run.seed, self.run.replicate, "answers", worker, key))
         return draws
 
-    def draw(self) -> None:
+    def draw(self, everything: AnswerTimeline | None = None, situation: Situation | None = None) -> None:
+        """Draw the labels of every page given and not drawn yet; ``everything`` (with its ``situation``) is the
+        timeline of all pages, which the end of a run has anyway: when nothing was drawn before, it is the batch."""
         run, store = self.run, self.run.store
         if self.pages == store.n_pages:
             return
-        timeline = AnswerTimeline.from_store(store, self.pages, store.n_pages, self.rows)
-        probabilities = label_probabilities(run.situation(timeline, self.rows))
+        if everything is not None and situation is not None and self.pages == 0:
+            timeline = everything
+        else:
+            timeline = AnswerTimeline.from_store(store, self.pages, store.n_pages, self.rows)
+            situation = run.situation(timeline, self.rows)
+        probabilities = label_probabilities(situation)
         end = self.rows + timeline.item.shape[0]
         if run.eager:
             uniforms = np.array(self._row_uniforms[self.rows : end])
@@ -895,7 +898,14 @@ class LabelDraws:
         order = np.argsort(worker, kind="stable")
         counts = np.bincount(worker)
         values = np.empty(worker.shape[0])
-        parts = [self._stream(streams, j, key).take(int(counts[j])) for j in np.flatnonzero(counts).tolist()]
+        parts: list[Any] = []
+        for j in np.flatnonzero(counts).tolist():
+            if j in streams:
+                parts.append(streams[j].take(int(counts[j])))
+            else:  # a fresh stream: numpy draws the first values directly, a Draws continues the sequence after
+                rng = stream(self.run.seed, self.run.replicate, "answers", j, key)
+                parts.append(rng.random(int(counts[j])))
+                streams[j] = uniform_draws(rng)
         values[order] = np.concatenate(parts) if parts else np.empty(0)
         return values
 

@@ -108,6 +108,10 @@ class OnlineModel(ABC):
         """``(K, K)`` answer-weighted mean confusion, ``[true class, answered label]``."""
 
     @abstractmethod
+    def drop_worker(self, worker: int) -> None:
+        """Forget every answer of ``worker`` (quality control dropped them): they no longer count anywhere."""
+
+    @abstractmethod
     def grow(self, n_tasks: int, n_workers: int, n_labels: int) -> None:
         """Enlarge the problem to at least these sizes; new tasks have no answers yet, new workers no history."""
 
@@ -172,6 +176,7 @@ class OnlineMajorityVote(OnlineModel):
         self.tie_break = tie_break
         self._rng = rng
         self._counts = _float_buffer(np.zeros(n_tasks * n_labels))
+        self._answers_of: dict[int, list[int]] = {}  # worker -> vote cells (task * K + label), to drop a worker
         self._priority = (
             _float_buffer(rng.random(n_tasks * n_labels)) if rng is not None and tie_break == "random" else None
         )
@@ -181,11 +186,20 @@ class OnlineMajorityVote(OnlineModel):
         if not (0 <= task < self.n_tasks and 0 <= worker < self.n_workers and 0 <= label < n_labels):
             raise self._bad_answer(task, worker, label)
         self._counts[task * n_labels + label] += 1.0
+        self._answers_of.setdefault(worker, []).append(task * n_labels + label)
         self.n_answers += 1
 
     def _add_codes(self, tasks: np.ndarray, workers: np.ndarray, labels: np.ndarray) -> None:
-        np.add.at(np.frombuffer(self._counts, dtype=np.float64), tasks * self.n_labels + labels, 1.0)
+        cells = tasks * self.n_labels + labels
+        np.add.at(np.frombuffer(self._counts, dtype=np.float64), cells, 1.0)
+        for worker, cell in zip(workers.tolist(), cells.tolist(), strict=True):
+            self._answers_of.setdefault(worker, []).append(cell)
         self.n_answers += int(tasks.shape[0])
+
+    def drop_worker(self, worker: int) -> None:
+        for cell in self._answers_of.pop(worker, []):
+            self._counts[cell] -= 1.0
+            self.n_answers -= 1
 
     def top(self, task: int) -> tuple[int, float]:
         self._check_task(task)
@@ -274,16 +288,11 @@ class OnlineConfusionEM(OnlineModel):
     ``initial_accuracy`` and the prior is uniform, so the posterior's argmax is the majority vote; a worker
     who joins between refits gets the answer-weighted mean confusion, a new task the prior.
 
-    The defaults (``refit_growth`` 0.1, ``restart_growth`` 0: every refit restarts) are the fastest
-    schedule, in time per answer on a simulated 1,000,000-answer campaign, whose gold accuracy after the
-    last answer is within 0.5 point of the batch fit on average over the tuning data (rte, dog, web,
-    relevance and two simulated campaigns, both models), among ``refit_growth`` in {0.05, 0.1, 0.2} and
-    ``restart_growth`` in {0, 0.1, 0.25, 0.5, 1, inf}; bluebirds, product, zencrowd_all, music and two
-    more campaigns were held out (``python -m experiments.benchmarks.online --sweep``). Warm-started
-    refits are 15-25% cheaper there but drift from the batch fit, to other optima of the likelihood on
-    the sparse multi-class data sets, and without restarts they stay in the label-switched optimum of an
-    early fit on a few answers per task. ``min_answers`` (100) and ``initial_accuracy`` (0.7) only shape
-    the first answers and were not tuned.
+    Defaults (``refit_growth`` 0.1, ``restart_growth`` 0: every refit restarts): the fastest schedule whose gold
+    accuracy after the last answer is within 0.5 point of the batch fit on the tuning data, with real and simulated
+    data sets held out (``python -m experiments.benchmarks.online --sweep`` prints the grid). Warm-started refits
+    drift to other optima of the likelihood on sparse multi-class data and, without restarts, stay in the
+    label-switched optimum of an early fit on few answers per task.
 
     Stepwise online EM (Cappé and Moulines 2009; Liang and Klein 2009) would instead blend each answer's
     expected counts into running sufficient statistics with a decreasing step size. It treats observations
@@ -375,6 +384,23 @@ class OnlineConfusionEM(OnlineModel):
             start = stop
             if self.n_answers >= self._next_refit:
                 self.refit()
+
+    def drop_worker(self, worker: int) -> None:
+        """Remove the worker's answers; their tasks' posteriors lose the answers' terms at the current parameters
+        (the next refit fits the answers that remain)."""
+        n_labels = self.n_labels
+        tasks, columns = self._answers()
+        mine = columns // n_labels == worker
+        if not mine.any():
+            return
+        contributions = self._log_confusions.reshape(-1, n_labels)[columns[mine]]
+        np.subtract.at(_view(self._log_posteriors, n_labels), tasks[mine], contributions)
+        keep = ~mine
+        self._answer_tasks = array("q", tasks[keep].tobytes())
+        self._answer_columns = array("q", columns[keep].tobytes())
+        removed = int(mine.sum())
+        self.n_answers -= removed
+        self._refitted_at = min(self._refitted_at, self.n_answers)
 
     @property
     def answers_since_refit(self) -> int:

@@ -354,3 +354,21 @@ def test_mean_confusion_is_the_answer_weighted_mean_of_the_batch_confusions(load
     expected = (errors.mul(weights, axis=0).groupby(level="label").sum() / len(answers)).to_numpy().T
     np.testing.assert_allclose(model.mean_confusion(), expected, atol=1e-9)
     assert model.mean_confusion().sum(axis=1) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("make", [DawidSkene, OneCoinDawidSkene, MajorityVote], ids=lambda m: m.__name__)
+def test_dropping_a_worker_is_as_if_its_answers_never_came(make):
+    """Quality control drops a blocked rater's answers: after drop_worker and a refit from the start, the model
+    equals one that never saw them (majority vote at once: it has no parameters)."""
+    rng = np.random.default_rng(3)
+    tasks, workers, labels = rng.integers(0, 60, 400), rng.integers(0, 6, 400), rng.integers(0, 3, 400)
+    dropped, kept = make().online_model(60, 6, 3), make().online_model(60, 6, 3)
+    dropped.add_many(tasks, workers, labels)
+    keep = workers != 2
+    kept.add_many(tasks[keep], workers[keep], labels[keep])
+    dropped.drop_worker(2)
+    assert dropped.n_answers == kept.n_answers == int(keep.sum())
+    if hasattr(dropped, "refit"):
+        dropped.refit(restart=True)
+        kept.refit(restart=True)
+    np.testing.assert_allclose(dropped.probas(), kept.probas(), atol=1e-12)
