@@ -69,8 +69,13 @@ def design_columns(metrics: pd.DataFrame) -> list[str]:
         values = metrics[column]
         if values.nunique(dropna=False) <= 1:
             continue
-        if column.startswith(OPTION_PREFIXES) and values.nunique(dropna=True) <= 1:
-            continue
+        group = column.split(".", 1)[0]
+        if column.startswith(OPTION_PREFIXES) and group in metrics.columns:
+            # a hyperparameter that only follows the option chosen (assignment=delta_margin has max_answers 15,
+            # posterior 7) is not a design of its own: it is one only where it varies under one option
+            per_option = metrics.groupby(metrics[group].astype(str))[column].nunique(dropna=False)
+            if (per_option <= 1).all():
+                continue
         varying.append(column)
     return varying
 

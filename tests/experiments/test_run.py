@@ -200,3 +200,21 @@ def test_written_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_collect_groups_by_option_not_by_the_hyperparameters_it_implies():
+    """A sweep over assignment=fixed,delta_margin,posterior: max_answers (absent, 15, 7) follows the option and is
+    no design column; a swept null budget stays a design of its own rather than vanishing."""
+    metrics = pd.DataFrame({
+        "aggregator": ["mv"] * 6,
+        "accuracy": [0.7, 0.71, 0.8, 0.81, 0.82, 0.83],
+        "assignment": ["fixed", "fixed", "delta_margin", "delta_margin", "posterior", "posterior"],
+        "assignment.max_answers": [None, None, 15, 15, 7, 7],
+        "campaign.budget": [None, 562.5, None, 562.5, None, 562.5],
+    })  # fmt: skip
+    from experiments.collect import design_columns
+
+    assert design_columns(metrics) == ["assignment", "campaign.budget"]
+    summary = summarise(metrics)
+    assert len(summary[summary["metric"] == "accuracy"]) == 6
+    assert set(summary["campaign.budget"].astype(str)) == {"null", "562.5"}
