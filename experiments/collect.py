@@ -6,7 +6,8 @@ Reads every ``metrics.csv`` below the directory (jobs that did not finish have n
 the config values that vary across them plus the aggregator, and writes ``summary.csv`` (long format: one row per
 design, aggregator and metric with mean, standard deviation, n and the t-based 95% interval; the interval is left
 empty with fewer than two replicates), prints a wide view of the main metrics, and plots accuracy and spend against
-the swept design value (``accuracy.png``, ``spend.png``).
+the swept design value (``accuracy.png``, ``spend.png``, ``answers_per_item.png``: a number if one varies, else an
+option such as the assignment policy).
 """
 
 from __future__ import annotations
@@ -135,15 +136,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def plot_sweep(summary: pd.DataFrame, varying: list[str], folder: Path) -> list[Path]:
-    """Accuracy and spend against the numeric design value with the most levels (panels by a second one with at most
-    four levels); nothing when no numeric design value varies."""
-    numeric = [c for c in varying if pd.api.types.is_numeric_dtype(summary[c])]
-    if not numeric:
+    """Accuracy, spend and answers per item against the design value with the most levels (a number if one varies,
+    else an option such as the assignment policy), in panels by a second one with at most four levels; nothing
+    when no design value varies."""
+    if not varying:
         return []
-    x = max(numeric, key=lambda column: summary[column].nunique())
+    numeric = [c for c in varying if pd.api.types.is_numeric_dtype(summary[c])]
+    x = max(numeric or varying, key=lambda column: summary[column].nunique())
     others = [c for c in varying if c != x and summary[c].nunique() <= 4]
     panel = others[0] if others else None
-    return [plot_metric(summary, metric, x, folder / f"{metric}.png", panel) for metric in ("accuracy", "spend")]
+    metrics = [m for m in ("accuracy", "spend", "answers_per_item") if m in set(summary["metric"])]
+    return [plot_metric(summary, metric, x, folder / f"{metric}.png", panel) for metric in metrics]
 
 
 if __name__ == "__main__":

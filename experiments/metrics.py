@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.raters import UNRELIABLE_ARCHETYPES
 from sim.records import CampaignResult
 
 
@@ -74,27 +75,29 @@ def campaign_scores(result: CampaignResult) -> dict[str, Any]:
     }
 
 
-BAD_ARCHETYPES: frozenset[str] = frozenset({"spammer", "lazy", "adversary"})
-
-
-def rater_quality_scores(result: CampaignResult, scores: bool = False) -> dict[str, float]:
+def rater_quality_scores(result: CampaignResult, scores: bool = False) -> dict[str, float | None]:
     """Quality control judged against the true archetypes: precision and recall of the raters quality control
     turned away (blocked, or failed the qualification test) as spammers, lazy raters or adversaries; with
     ``scores``, also of flagging raters after the campaign by their spammer score on its answers (below 0.1 with
-    at least 20 answers; :func:`strategies.quality.rater_scores`), which needs no gold."""
+    at least 20 answers; :func:`strategies.quality.rater_scores`), which needs no gold. Precision is undefined
+    (empty) when no rater was turned away, recall when no rater was bad."""
     from strategies.quality.scores import flag_precision_recall, flag_raters, rater_scores
 
     raters = result.raters.set_index("worker")
-    bad = raters["archetype"].isin(BAD_ARCHETYPES)
+    bad = raters["archetype"].isin(UNRELIABLE_ARCHETYPES)
     turned_away = raters["blocked"] | (raters["left_reason"] == "failed_qualification")
-    caught = flag_precision_recall(turned_away, bad)
-    out = {"qc_precision": caught["precision"], "qc_recall": caught["recall"]}
-    out["raters_turned_away"] = caught["n_flagged"]
+    out: dict[str, float | None] = {}
+
+    def judged(prefix: str, flagged: pd.Series) -> None:
+        scores = flag_precision_recall(flagged, bad)  # an empty case is undefined (None) here, not a perfect 1
+        out[f"{prefix}_precision"] = scores["precision"] if scores["n_flagged"] else None
+        out[f"{prefix}_recall"] = scores["recall"] if scores["n_bad"] else None
+
+    judged("qc", turned_away)
+    out["raters_turned_away"] = float(turned_away.sum())
     if scores:
         table = rater_scores(result.worker_answers())
-        flagged = flag_raters(table, "spammer_score", 0.1).reindex(raters.index, fill_value=False)
-        by_score = flag_precision_recall(flagged, bad)
-        out.update({"score_precision": by_score["precision"], "score_recall": by_score["recall"]})
+        judged("score", flag_raters(table, "spammer_score", 0.1).reindex(raters.index, fill_value=False))
     return out
 
 

@@ -24,7 +24,9 @@ are not given and not paid), or every rater has left with work remaining (``rate
 from __future__ import annotations
 
 import copy
+import dataclasses
 import enum
+import inspect
 import math
 import os
 import sys
@@ -156,7 +158,7 @@ class Ledger:
         self.answers = {"answers": 0, "gold": 0, "qualification": 0}  # paid answers
         self.n_answers = 0
         self.exhausted = False
-        self._affordable = self._count_affordable()
+        self.answers_left = self._count_affordable()  # answers the remaining budget can buy (inf without a budget)
 
     def _count_affordable(self) -> float:
         if self.budget is None or self.pay == 0:
@@ -166,11 +168,6 @@ class Ledger:
     @property
     def spend(self) -> Fraction:
         return sum(self.fixed_spend.values(), Fraction(0)) + self.pay * self.n_answers
-
-    @property
-    def answers_left(self) -> float:
-        """Answers the remaining budget can buy (inf without a budget)."""
-        return self._affordable
 
     def spend_by_category(self) -> dict[str, float]:
         spend = {name: float(self.pay * count) for name, count in self.answers.items()}
@@ -183,12 +180,12 @@ class Ledger:
             self.exhausted = True
             return False
         self.fixed_spend[category] += cost
-        self._affordable = self._count_affordable()
+        self.answers_left = self._count_affordable()
         return True
 
     def affordable(self, wanted: int) -> int:
         """How many of ``wanted`` answers the remaining budget can buy."""
-        n = int(min(wanted, self._affordable))
+        n = int(min(wanted, self.answers_left))
         if n < wanted:
             self.exhausted = True
         return n
@@ -196,7 +193,7 @@ class Ledger:
     def commit_answers(self, n: int, category: str = "answers") -> None:
         self.answers[category] += n
         self.n_answers += n
-        self._affordable -= n
+        self.answers_left -= n
 
 
 NOISE_BLOCK = 1024  # answer-time noise and uniforms are drawn per rater in blocks of this many answers
@@ -305,7 +302,8 @@ class CampaignRun:
         self.policy: AssignmentPolicy = copy.deepcopy(assignment) if assignment is not None else FixedRedundancy()
         self.policy.validate(design, population, campaign)
         needs_gold_pool = design.gold_fraction > 0 or self.qualification is not None
-        self.items: Items = sample_items(design, stream(seed, replicate, "items"), gold_pool=needs_gold_pool)
+        items_rng, pool_rng = stream(seed, replicate, "items"), stream(seed, replicate, "items", 1)
+        self.items: Items = sample_items(design, items_rng, gold_pool=needs_gold_pool, extra=pool_rng)
         self.raters: Raters = sample_raters(population, design.n_classes, seed, replicate)
         self.colluding = bool((self.raters.collusion_group >= 0).any())
         reactive = self.policy.needs_labels or any(c.needs_labels for c in self.quality) or self.colluding
@@ -318,6 +316,9 @@ class CampaignRun:
         self.record = RaterRecord.empty(population.n_raters)
         self._blocked = [False] * population.n_raters
         self._page_size, self._gold_fraction = campaign.page_size, design.gold_fraction
+        self._n_raters = population.n_raters
+        self._active = population.n_raters  # raters who have not left yet
+        self.finished: simpy.Event | None = None
         self.arrival_seconds = self._arrivals()
         self.horizon_seconds = math.inf if campaign.horizon_hours is None else campaign.horizon_hours * 3600.0
         self.version = 0  # guideline version in force
@@ -406,9 +407,17 @@ class CampaignRun:
         state.trained_minutes = self.campaign.training_minutes
         return True
 
+    def turned_away(self, worker: int) -> bool:
+        """Whether the rater failed the qualification test (and so does no work)."""
+        return self.qualification is not None and not self.record.qualified[worker]
+
     def leave(self, worker: int, reason: str, now: float) -> None:
+        assert reason in LEFT_REASONS, reason
         self.record.left_reason[worker] = reason
         self.record.left_at[worker] = now
+        self._active -= 1
+        if self._active == 0 and self.finished is not None and not self.finished.triggered:
+            self.finished.succeed()  # nobody works any more: nothing after this (a guideline revision) matters
 
     def block(self, worker: int, at: float, drop_answers: bool) -> None:
         """Quality control blocks ``worker`` (it gets no more work); optionally its answers stop counting."""
@@ -426,11 +435,23 @@ class CampaignRun:
         """Every item's true label under the definitions in force now (what gold questions are scored against)."""
         return self._versions[self.version][0]
 
+    def truth_at(self, seconds: float) -> list[int]:
+        """Every item's true label under the definitions in force at ``seconds``."""
+        revision = self.design.revision_hours
+        return self._versions[1 if revision is not None and seconds >= revision * 3600.0 and self.version else 0][0]
+
     def online_model(self, aggregator: Any, **schedule: Any) -> Any:
         """The run's online model of ``aggregator`` over the regular items (one per aggregator, settings and refit
         ``schedule``, shared by the policy and quality control), fed with every visible regular answer before the
         policy hears of it."""
-        key = repr((aggregator, sorted(schedule.items())))
+        bound = inspect.signature(aggregator.online_model).bind(0, 0, 0, **schedule)
+        bound.apply_defaults()  # a schedule spelled out with the defaults is the same schedule
+        settings = (
+            [(f.name, getattr(aggregator, f.name)) for f in dataclasses.fields(aggregator) if f.init]
+            if dataclasses.is_dataclass(aggregator)
+            else repr(aggregator)
+        )
+        key = repr((type(aggregator), settings, sorted(bound.arguments.items())))
         if key not in self._online:
             n = (self.design.n_items, self.population.n_raters, self.design.n_classes)
             model = aggregator.online_model(*n, **schedule)
@@ -464,7 +485,7 @@ class CampaignRun:
         if wanted > n_gold:
             if self.eager and self.policy.complete:
                 return Outcome.NO_WORK
-            assigned = self.policy.assign(worker, wanted - n_gold, ledger._affordable)
+            assigned = self.policy.assign(worker, wanted - n_gold, ledger.answers_left)
             if assigned is WAIT:
                 return Outcome.WAIT if store.pending else Outcome.NO_WORK
             assert isinstance(assigned, list)
@@ -472,6 +493,9 @@ class CampaignRun:
         if not item_ids and (n_gold == 0 or self.policy.complete):
             return Outcome.NO_WORK
         if gold_fraction > 0:
+            if 0 < len(item_ids) < wanted - n_gold:  # a partial page: gold in proportion to the answers given
+                credit = state.gold_credit + len(item_ids) / (1.0 - gold_fraction) * gold_fraction
+                n_gold = min(n_gold, int(credit))
             state.gold_credit = credit - n_gold
         if n_gold:
             gold = state.gold_order[state.gold_seen : state.gold_seen + n_gold]
@@ -490,11 +514,12 @@ class CampaignRun:
         gold = state.gold_order[: test.n_questions]
         state.gold_seen = test.n_questions
         items = [self.items.n_regular + g for g in gold]
+        first = self.store.n_answers
         end = self._give(worker, now, state, items, 0, QUALIFICATION, paid=test.paid)
-        if end is None:
+        if end is None or self.store.n_answers - first < len(items):  # the horizon cut the test short
             return Outcome.HORIZON
         self._draws.draw()  # the test is scored when it ends: its labels are needed now
-        rows = range(self.store.n_answers - len(items), self.store.n_answers)
+        rows = range(first, self.store.n_answers)
         truth = self.truth_now()
         correct = sum(1 for r in rows if self.store.label[r] == truth[self.store.item[r]])
         passed = correct >= test.pass_mark * len(items) - 1e-9
@@ -537,7 +562,7 @@ class CampaignRun:
                     state.gold_seen += n_gold
                 ledger.n_answers += n - n_gold  # ledger.commit_answers(n - n_gold), inlined: once per page
                 ledger.answers["answers"] += n - n_gold
-                ledger._affordable -= n - n_gold
+                ledger.answers_left -= n - n_gold
         page = (
             worker, now, state.time_on_task, state.practice, state.trained_minutes, n, state.version,
             state.ability_offset, state.bias_shrink, stage,
@@ -673,17 +698,17 @@ class CampaignRun:
             stop_reason = "complete"
         elif self.ledger.exhausted:
             stop_reason = "budget"
-        elif now >= self.horizon_seconds:
-            stop_reason = "time_horizon"
+        elif now >= self.horizon_seconds or (self.record.left_reason == "time_horizon").any():
+            stop_reason = "time_horizon"  # (the last rater may leave before it, its next page not fitting)
         else:
             stop_reason = "raters_exhausted"
+        assert stop_reason in STOP_REASONS
         spend = self.ledger.spend_by_category()
         ledger: dict[str, Any] = {
             "stop_reason": stop_reason,
             "budget": None if self.campaign.budget is None else float(self.campaign.budget),
             "spend": float(self.ledger.spend),
             **{f"{name}_spend": value for name, value in spend.items()},
-            "answer_spend": float(self.ledger.pay * self.ledger.n_answers),  # answers of every kind
             "n_answers": int(timeline.item.shape[0]),
             "n_gold_answers": int(answers["is_gold"].sum()),
             "n_qualification_answers": int((timeline.stage == QUALIFICATION).sum()),
@@ -884,8 +909,12 @@ class LabelDraws:
             copy_draws = np.array(self._row_copies[self.rows : self.rows + labels.shape[0]])
         else:
             copy_draws = self._per_rater(timeline.worker, self._copies, 3)
-        earlier = np.concatenate([*self._labels, labels]) if self._labels else labels
-        leader_label = np.where(follows, earlier[np.maximum(leader, 0)], -1)
+        leader_label = np.full(labels.shape[0], -1, dtype=np.int64)
+        in_batch = follows & (leader >= self.rows)
+        leader_label[in_batch] = labels[leader[in_batch] - self.rows]  # a leader never copies: its own label
+        before = np.flatnonzero(follows & ~in_batch)
+        if before.size:  # leaders drawn in earlier batches (colluders make the campaign react: the store has them)
+            leader_label[before] = [run.store.label[row] for row in leader[before].tolist()]
         kappa = run.population.collusion_copy_probability
         for p, truth in zip(p_correct, truths, strict=True):
             right = leader_label == truth[timeline.item]
@@ -1037,6 +1066,7 @@ def simulate(
     )  # fmt: skip
     env = simpy.Environment()
     run.env = env
+    run.finished = env.event()
     for worker in range(run.population.n_raters):
         env.process(rater(env, worker, run))
     if run.design.revision_hours is not None:
@@ -1045,5 +1075,8 @@ def simulate(
         progress = interactive_terminal()
     with tqdm(total=run.policy.expected_answers(), unit="answer", disable=not progress, leave=False) as bar:
         run.progress = bar if progress else None
-        env.run(until=None if math.isinf(run.horizon_seconds) else run.horizon_seconds)
+        stop: simpy.Event = run.finished
+        if not math.isinf(run.horizon_seconds):
+            stop = env.any_of([run.finished, env.timeout(run.horizon_seconds)])
+        env.run(until=stop)
     return run.result(env.now)

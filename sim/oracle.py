@@ -57,15 +57,17 @@ def log_joint(result: CampaignResult, answers: pd.DataFrame) -> pd.DataFrame:
     task = result.answers["task"].to_numpy()[rows]
     tasks, task_code = np.unique(task, return_inverse=True)
     label = recorded
+    # labels are scored under the final definitions: the revised ones if the revision happened, else the first
+    swapped = items.revised if result.revised and items.revised is not None else None
     old_view = np.zeros(rows.shape[0], dtype=bool)  # the rater worked by the old labels of a revised item
-    if items.revised is not None and items.version_label is not None:
-        old_view = items.revised[task] & (sub.true_label != items.version_label[1][task])
+    if swapped is not None and items.version_label is not None:
+        old_view = swapped[task] & (sub.true_label != items.version_label[1][task])
     follower = None
     if result.leader_label is not None:
         leader = result.leader_label[rows]
         follower = leader >= 0
     priors = situation.design.priors
-    item_revised = np.zeros(tasks.shape[0], dtype=bool) if items.revised is None else items.revised[tasks]
+    item_revised = np.zeros(tasks.shape[0], dtype=bool) if swapped is None else swapped[tasks]
     joint = np.full((tasks.shape[0], k), -np.inf)
     index = np.arange(rows.shape[0])
     for z in range(k):

@@ -41,20 +41,22 @@ class Archetype:
     follows_model: bool = False
     expert: bool = False  # expert ability mean, slower fatigue, expert time factor
     fast: bool = False  # works at spammer_time_factor
+    unreliable: bool = False  # answers that carry no information, or mislead: what quality control should catch
 
 
 ARCHETYPE_TABLE: tuple[Archetype, ...] = (
     Archetype("honest", follows_model=True),
     Archetype("expert", follows_model=True, expert=True),
-    Archetype("spammer", fast=True),
-    Archetype("lazy", fast=True),
-    Archetype("adversary"),
+    Archetype("spammer", fast=True, unreliable=True),
+    Archetype("lazy", fast=True, unreliable=True),
+    Archetype("adversary", unreliable=True),
     Archetype("condorcet"),
     Archetype("confusion"),
 )
 ARCHETYPES: tuple[str, ...] = tuple(archetype.name for archetype in ARCHETYPE_TABLE)
 ARCHETYPE_CODE: dict[str, int] = {name: code for code, name in enumerate(ARCHETYPES)}
 MODEL_ARCHETYPES: frozenset[str] = frozenset(a.name for a in ARCHETYPE_TABLE if a.follows_model)
+UNRELIABLE_ARCHETYPES: frozenset[str] = frozenset(a.name for a in ARCHETYPE_TABLE if a.unreliable)
 LEARNING_CURVES: tuple[str, ...] = ("power", "exponential", "none")
 ADVERSARY_STRATEGIES: tuple[str, ...] = ("uniform_wrong", "confuser")
 

@@ -20,7 +20,7 @@ Machine Learning", O'Reilly 2012: the annotate-revise cycle of guidelines, MATTE
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -177,14 +177,25 @@ def median_item_seconds(difficulty: np.ndarray, design: TaskDesign, complexity: 
     return design.seconds_per_item * burden * np.exp(design.difficulty_time * difficulty)
 
 
-def sample_items(design: TaskDesign, rng: np.random.Generator, gold_pool: bool | None = None) -> Items:
+def sample_items(
+    design: TaskDesign,
+    rng: np.random.Generator,
+    gold_pool: bool | None = None,
+    extra: np.random.Generator | None = None,
+) -> Items:
     """Draw the regular items and the gold pool from the same distribution (one block draw per attribute).
 
-    The gold pool is drawn when ``gold_pool`` (default: when ``gold_fraction > 0``; a qualification test needs it
-    too). The revision's draws come last, so that they do not change the other attributes.
+    The gold pool is drawn when ``gold_pool`` (default: when ``gold_fraction > 0``). A design without gold questions
+    that still needs a pool (for a qualification test) draws it from ``extra``, a stream of its own, so that the
+    regular items stay those of the same design without the test. The revision's draws come last, so that they do
+    not change the other attributes.
     """
     if gold_pool is None:
         gold_pool = design.gold_fraction > 0
+    if gold_pool and design.gold_fraction == 0 and extra is not None and design.n_gold > 0:
+        regular = sample_items(design, rng, gold_pool=False)
+        pool = sample_items(replace(design, n_items=design.n_gold), extra, gold_pool=False)
+        return _concatenate(regular, pool, design)
     n_gold = design.n_gold if gold_pool else 0
     n = design.n_items + n_gold
     k = design.n_classes
@@ -217,3 +228,23 @@ def sample_items(design: TaskDesign, rng: np.random.Generator, gold_pool: bool |
         n_regular=design.n_items,
         **versions,
     )
+
+
+def _concatenate(regular: Items, pool: Items, design: TaskDesign) -> Items:
+    """Regular items followed by a gold pool drawn apart (ids of the pool after the regular ones)."""
+
+    def both(name: str) -> np.ndarray | None:
+        first, second = getattr(regular, name), getattr(pool, name)
+        if first is None:
+            return None
+        return np.concatenate([first, second], axis=-1)
+
+    n = regular.n_total + pool.n_total
+    fields = {
+        name: both(name)
+        for name in (
+            "true_label", "difficulty", "ambiguous", "confuser", "difficulty_effective", "median_seconds", "revised",
+            "version_label", "version_confuser", "version_difficulty", "version_seconds",
+        )
+    }  # fmt: skip
+    return Items(is_gold=np.arange(n) >= regular.n_total, n_regular=regular.n_total, **fields)  # type: ignore[arg-type]

@@ -176,7 +176,7 @@ class OnlineMajorityVote(OnlineModel):
         self.tie_break = tie_break
         self._rng = rng
         self._counts = _float_buffer(np.zeros(n_tasks * n_labels))
-        self._answers_of: dict[int, list[int]] = {}  # worker -> vote cells (task * K + label), to drop a worker
+        self._cells, self._workers = array("q"), array("q")  # each answer's vote cell and worker, to drop a worker
         self._priority = (
             _float_buffer(rng.random(n_tasks * n_labels)) if rng is not None and tie_break == "random" else None
         )
@@ -186,20 +186,24 @@ class OnlineMajorityVote(OnlineModel):
         if not (0 <= task < self.n_tasks and 0 <= worker < self.n_workers and 0 <= label < n_labels):
             raise self._bad_answer(task, worker, label)
         self._counts[task * n_labels + label] += 1.0
-        self._answers_of.setdefault(worker, []).append(task * n_labels + label)
+        self._cells.append(task * n_labels + label)
+        self._workers.append(worker)
         self.n_answers += 1
 
     def _add_codes(self, tasks: np.ndarray, workers: np.ndarray, labels: np.ndarray) -> None:
         cells = tasks * self.n_labels + labels
         np.add.at(np.frombuffer(self._counts, dtype=np.float64), cells, 1.0)
-        for worker, cell in zip(workers.tolist(), cells.tolist(), strict=True):
-            self._answers_of.setdefault(worker, []).append(cell)
+        self._cells.frombytes(cells.astype(np.int64).tobytes())
+        self._workers.frombytes(workers.astype(np.int64).tobytes())
         self.n_answers += int(tasks.shape[0])
 
     def drop_worker(self, worker: int) -> None:
-        for cell in self._answers_of.pop(worker, []):
-            self._counts[cell] -= 1.0
-            self.n_answers -= 1
+        cells, workers = _int_codes(self._cells), _int_codes(self._workers)
+        mine = workers == worker
+        if mine.any():
+            np.subtract.at(np.frombuffer(self._counts, dtype=np.float64), cells[mine], 1.0)
+            self._cells, self._workers = array("q", cells[~mine].tobytes()), array("q", workers[~mine].tobytes())
+            self.n_answers -= int(mine.sum())
 
     def top(self, task: int) -> tuple[int, float]:
         self._check_task(task)
@@ -259,6 +263,8 @@ class OnlineMajorityVote(OnlineModel):
             counts = np.zeros((n_tasks, n_labels))
             counts[: self.n_tasks, : self.n_labels] = self.counts()
             self._counts = _float_buffer(counts)
+            tasks, labels = np.divmod(_int_codes(self._cells), self.n_labels)  # each answer's cell, in the new rows
+            self._cells = array("q", (tasks * n_labels + labels).tobytes())
             if self._priority is not None:
                 assert self._rng is not None
                 priority = self._rng.random((n_tasks, n_labels))

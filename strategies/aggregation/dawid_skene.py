@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,9 @@ class DawidSkene(BaseClassificationAggregator):
     ``loss_history_`` is that of the call's refit. ``fit`` starts over: it drops the answers of earlier
     ``partial_fit`` calls. For answer-by-answer updates use ``online_model(...).add``.
     """
+
+    #: its online model refits confusion matrices on a schedule (``online_model(..., refit_growth=...)``)
+    online_refits: ClassVar[bool] = True
 
     n_iter: int = 100
     tol: float = 1e-5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,8 @@ class MajorityVote(BaseClassificationAggregator):
     worker and label ids welcome) and sets ``labels_`` and ``probas_`` exactly as ``fit`` on all of them would;
     ``fit`` starts over. :meth:`online_model` gives the integer-coded model behind it (the engine's fast path).
     """
+
+    online_refits: ClassVar[bool] = False  # its online model has no parameters to refit
 
     tie_break: TieBreak = "lowest"
     random_state: int | np.random.Generator | None = 0

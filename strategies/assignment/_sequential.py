@@ -15,6 +15,7 @@ some); beyond that, top-ups come first, so items finish early.
 from __future__ import annotations
 
 import heapq
+import math
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -131,6 +132,8 @@ class SequentialPolicy(AssignmentPolicy):
     _n_done: int = field(init=False, repr=False, default=0)
     _in_flight: int = field(init=False, repr=False, default=0)
     _reopened: Any = field(init=False, repr=False, default=None)  # the run's hook: n more answers are wanted
+    _gold_fraction: float = field(init=False, repr=False, default=0.0)
+    _raters: int = field(init=False, repr=False, default=0)
 
     def check_cap(self, max_answers: int, population: RaterPopulation, first: int, what: str) -> None:
         """Refuse ``max_answers`` outside [answers the policy starts each item with, raters in the pool]."""
@@ -161,6 +164,7 @@ class SequentialPolicy(AssignmentPolicy):
         self._n_done = 0
         self._in_flight = 0
         self._reopened = run.work_reopened
+        self._gold_fraction, self._raters = run.design.gold_fraction, run.population.n_raters
 
     def top_up_queue(self, n_items: int) -> Any:
         return FifoTopUps()
@@ -196,7 +200,9 @@ class SequentialPolicy(AssignmentPolicy):
         self._in_flight += 1
 
     def assign(self, rater: int, n: int, affordable: float) -> Assignment:
-        reserve = self._slots.open_slots  # first answers of items not yet (fully) started
+        reserve = self._slots.open_slots  # first answers of items not yet started
+        if reserve and self._gold_fraction:  # and the gold mixed into their pages (each rater carries up to one)
+            reserve = math.ceil(reserve / (1.0 - self._gold_fraction)) + self._raters
         top_ups = n if affordable == float("inf") else max(0, min(n, int(affordable) - reserve))
         items = self._queue.take(rater, top_ups, self) if top_ups else []
         fresh = self._slots.take(rater, n - len(items))

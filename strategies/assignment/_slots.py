@@ -62,6 +62,10 @@ class SlotQueue:
             self.open_slots -= len(items)
         return items
 
+    def cursor(self, rater: int) -> int:
+        """The lowest item the slot queue may still give ``rater`` (every item below was given or skipped)."""
+        return self._cursor[rater]
+
     def started(self, item: int) -> bool:
         """Whether any slot of ``item`` was handed out."""
         return self.remaining[item] < self.per_item

@@ -64,7 +64,9 @@ class AssignmentPolicy(ABC):
 
     @abstractmethod
     def start(self, run: CampaignRun) -> None:
-        """Build the run's state (items, raters, classes, the ``assignment`` random stream) from ``run``."""
+        """Build the run's state from ``run`` (its design, population and campaign; ``run.online_model`` for an
+        online aggregator; a policy that needs randomness takes ``sim.streams.stream(run.seed, run.replicate,
+        "assignment")``)."""
 
     @abstractmethod
     def assign(self, rater: int, n: int, affordable: float) -> Assignment:

@@ -67,11 +67,14 @@ class FixedRedundancy(AssignmentPolicy):
     def _take_reopened(self, rater: int, n: int) -> list[int]:
         assert self._raters_of is not None
         taken: list[int] = []
+        cursor, remaining = self._slots.cursor(rater), self._slots.remaining
         for item in sorted(self._reopened):
             if len(taken) == n:
                 break
             if rater in self._raters_of.get(item, ()):
                 continue
+            if item >= cursor and remaining[item] > 0:
+                continue  # the slot queue will still offer it to this rater: taking it here would give it twice
             taken.append(item)
             self._reopened[item] -= 1
             if self._reopened[item] == 0:

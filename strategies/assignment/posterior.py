@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.validation import ConfigError, check_choice, check_float, check_int, check_probability
-from strategies.aggregation import DawidSkene, MajorityVote, OneCoinDawidSkene
+from sim.validation import ConfigError, check_float, check_int, check_probability
+from strategies.aggregation.online import online_aggregator
 from strategies.assignment._sequential import SequentialPolicy
 
 if TYPE_CHECKING:
@@ -18,42 +17,20 @@ if TYPE_CHECKING:
     from sim.store import AnswerStore, Rows
     from sim.tasks import TaskDesign
 
-#: aggregators with an online model (``online_model``), by their name in conf/aggregators
-ONLINE_AGGREGATORS: dict[str, type] = {
-    "majority_vote": MajorityVote,
-    "one_coin_dawid_skene": OneCoinDawidSkene,
-    "dawid_skene": DawidSkene,
-}
-
-
-def online_aggregator(key: str, aggregator: Any) -> Any:
-    """An aggregator object from a name of :data:`ONLINE_AGGREGATORS` (default settings) or an object that has
-    ``online_model``."""
-    if isinstance(aggregator, str):
-        check_choice(key, aggregator, ONLINE_AGGREGATORS)
-        return ONLINE_AGGREGATORS[aggregator]()
-    if not hasattr(aggregator, "online_model"):
-        raise ConfigError(
-            f"{key} must name one of {list(ONLINE_AGGREGATORS)} or have online_model(), got {aggregator!r}"
-        )
-    return aggregator
-
-
 @dataclass
 class PosteriorThreshold(SequentialPolicy):
     """Stop an item when the online aggregator's top posterior reaches ``threshold``, or at ``max_answers``.
 
     Each item starts with ``min_answers`` answers and then gets one more at a time until the rule holds. The
-    aggregator (``aggregator``: a name of :data:`ONLINE_AGGREGATORS`, or an object with ``online_model``) is updated
-    with every answer as it becomes visible; when it refits its parameters (online Dawid-Skene does so on a
-    schedule, when its answers have grown by ``refit_growth``), every item is judged again under the new
-    posteriors: with ``reopen`` a done item that is no longer confident enough gets more answers (up to
-    ``max_answers``). Top-ups go first come, first served.
+    aggregator (``aggregator``: a name of :data:`strategies.aggregation.online.ONLINE_AGGREGATORS`, or an object
+    with ``online_model``) is updated with every answer as it becomes visible; when it refits its parameters
+    (online Dawid-Skene does so on a schedule, when its answers have grown by ``refit_growth``), every item is
+    judged again under the new posteriors: with ``reopen`` a done item that is no longer confident enough gets more
+    answers (up to ``max_answers``). Top-ups go first come, first served.
 
-    Defaults: the cheapest of thresholds {0.8 .. 0.99}, ``min_answers`` {1, 2, 3} and ``max_answers`` {6 .. 10} whose
-    Dawid-Skene accuracy matched fixed redundancy 5 on the default campaign (seed 0); seeds 5 and 9 were held out
-    (``tests/strategies/test_assignment.py`` has the numbers). Dawid-Skene's posterior is overconfident when errors
-    are correlated, so a nominal 0.87 is stricter than it reads.
+    Defaults: the cheapest setting whose Dawid-Skene accuracy matched fixed redundancy 5 on the default campaign,
+    checked on held-out seeds (``tests/strategies/test_assignment.py``). Dawid-Skene's posterior is overconfident
+    when errors are correlated, so a nominal 0.87 is stricter than it reads.
     """
 
     threshold: float = 0.87
@@ -71,6 +48,14 @@ class PosteriorThreshold(SequentialPolicy):
 
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
         check_probability(f"{self.key}.threshold", self.threshold)
+        if self.threshold < 1.0 / design.n_classes:
+            raise ConfigError(
+                f"{self.key}.threshold = {self.threshold} is below 1 / task.n_classes = {1 / design.n_classes:.3g}: "
+                f"every posterior's top label reaches it, so every item would stop at min_answers; accepted "
+                f"values: threshold in [{1 / design.n_classes:.3g}, 1]"
+            )
+        if not isinstance(self.reopen, bool):
+            raise ConfigError(f"{self.key}.reopen must be true or false, got {self.reopen!r}")
         check_int(f"{self.key}.min_answers", self.min_answers, 1)
         check_float(f"{self.key}.refit_growth", self.refit_growth, 0.0, low_open=True)
         self.check_cap(self.max_answers, population, self.min_answers, f"min_answers = {self.min_answers}")
@@ -80,8 +65,7 @@ class PosteriorThreshold(SequentialPolicy):
         self.first_answers, self.cap = self.min_answers, self.max_answers
         super().start(run)
         aggregator = online_aggregator(f"{self.key}.aggregator", self.aggregator)
-        refits = "refit_growth" in inspect.signature(aggregator.online_model).parameters  # majority vote never refits
-        schedule = {"refit_growth": self.refit_growth} if refits else {}
+        schedule = {"refit_growth": self.refit_growth} if getattr(aggregator, "online_refits", False) else {}
         self._model = run.online_model(aggregator, **schedule)
         self._refits = self._model.refits
 

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-
-import numpy as np
 
 from strategies.assignment._sequential import PriorityTopUps
 from strategies.assignment.posterior import PosteriorThreshold
 
 
-def optimistic_gain(posterior: np.ndarray, confusion: np.ndarray) -> np.ndarray:
-    r"""Optimistic knowledge gradient of one more answer, per item: the largest rise in the probability of the
+def optimistic_gain(posterior: Sequence[float], confusion: Sequence[Sequence[float]]) -> float:
+    r"""Optimistic knowledge gradient of one more answer to an item: the largest rise in the probability of its
     most probable label over the answers an average rater could give.
 
-    ``posterior`` is ``(n, K)`` (or ``(K,)``), ``confusion[c, l]`` is P(answer l | true class c). For each possible
-    answer :math:`l`, :math:`\pi'_c \propto \pi_c M_{cl}` and the gain is :math:`\max_c \pi'_c - \max_c \pi_c`;
-    the optimistic value is the largest gain over :math:`l`.
+    ``posterior`` is the item's K label probabilities, ``confusion[c][l]`` is P(answer l | true class c). For each
+    possible answer :math:`l`, :math:`\pi'_c \propto \pi_c M_{cl}` and the gain is
+    :math:`\max_c \pi'_c - \max_c \pi_c`; the optimistic value is the largest gain over :math:`l`. Plain Python:
+    it is called for one item at a time, where numpy's per-call cost would dominate.
     """
-    posterior = np.atleast_2d(posterior)
-    after = posterior[:, :, None] * confusion[None, :, :]  # [item, class, answer]
-    after /= np.maximum(after.sum(axis=1, keepdims=True), 1e-300)
-    return (after.max(axis=1) - posterior.max(axis=1, keepdims=True)).max(axis=1)
+    best = max(posterior)
+    gain = -1.0
+    for answer in range(len(posterior)):
+        after = [p * row[answer] for p, row in zip(posterior, confusion, strict=True)]
+        total = sum(after)
+        if total > 0:
+            gain = max(gain, max(after) / total - best)
+    return gain
 
 
 @dataclass
@@ -42,7 +46,7 @@ class Uncertainty(PosteriorThreshold):
 
     key: ClassVar[str] = "assignment"
 
-    _confusion: np.ndarray | None = field(init=False, repr=False, default=None)
+    _confusion: list[list[float]] | None = field(init=False, repr=False, default=None)
     _confusion_at: int = field(init=False, repr=False, default=-1)
 
     def top_up_queue(self, n_items: int) -> Any:
@@ -50,6 +54,5 @@ class Uncertainty(PosteriorThreshold):
 
     def priority(self, item: int) -> float:
         if self._confusion is None or self._confusion_at != self._model.refits:  # changes only at refits
-            self._confusion, self._confusion_at = self._model.mean_confusion(), self._model.refits
-        posterior = np.asarray(self._model.posterior(item))
-        return float(optimistic_gain(posterior, self._confusion)[0])
+            self._confusion, self._confusion_at = self._model.mean_confusion().tolist(), self._model.refits
+        return optimistic_gain(self._model.posterior(item), self._confusion)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from sim.validation import ConfigError, check_choice, check_float, check_int, check_probability
+from strategies.aggregation.online import online_aggregator
 from strategies.quality.base import QualityControl
 from strategies.quality.scores import spammer_scores
 
@@ -26,7 +27,7 @@ class AgreementBlocking(QualityControl):
     r"""Block raters whose answers disagree with the consensus, judged while the campaign runs, without gold.
 
     The consensus is an online aggregator's (``aggregator``, one of
-    :data:`strategies.assignment.posterior.ONLINE_AGGREGATORS`), updated answer by answer. Whenever the visible
+    :data:`strategies.aggregation.online.ONLINE_AGGREGATORS`), updated answer by answer. Whenever the visible
     answers have grown by ``check_growth`` (a share) since the last check, every rater with at least ``min_answers``
     visible answers is scored and blocked if its score is below ``threshold``:
 
@@ -58,22 +59,20 @@ class AgreementBlocking(QualityControl):
     _next_check: int = field(init=False, repr=False, default=0)
 
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
-        from strategies.assignment.posterior import online_aggregator
-
         check_choice(f"{self.key}.method", self.method, METHODS)
         check_probability(f"{self.key}.threshold", self.threshold)
         check_int(f"{self.key}.min_answers", self.min_answers, 1)
+        if not isinstance(self.drop_answers, bool):
+            raise ConfigError(f"{self.key}.drop_answers must be true or false, got {self.drop_answers!r}")
         check_float(f"{self.key}.check_growth", self.check_growth, 0.0, low_open=True)
         aggregator = online_aggregator(f"{self.key}.aggregator", self.aggregator)
-        if self.method == "spammer_score" and not hasattr(aggregator.online_model(1, 1, 2), "log_confusions"):
+        if self.method == "spammer_score" and not getattr(aggregator, "online_refits", False):
             raise ConfigError(
                 f"{self.key}.method = spammer_score needs confusion matrices: {self.key}.aggregator must be "
                 f"dawid_skene or one_coin_dawid_skene, got {self.aggregator!r}"
             )
 
     def start(self, run: CampaignRun) -> None:
-        from strategies.assignment.posterior import online_aggregator
-
         self._run = run
         self._model = run.online_model(online_aggregator(f"{self.key}.aggregator", self.aggregator))
         self._tasks, self._workers, self._labels = [], [], []

@@ -33,7 +33,8 @@ class GoldBlocking(QualityControl):
     :math:`\text{Beta}(\alpha_0 + \text{right}, \beta_0 + \text{wrong})` (prior ``prior_correct``, ``prior_wrong``);
     the rule is checked after each of its gold answers (from ``min_answers`` on), when the answer becomes visible.
     A blocked rater gets no more work; with ``drop_answers`` its answers (given and in flight) stop counting: the
-    aggregators do not see them and the assignment policy reopens their items.
+    aggregators do not see them and the assignment policy reopens their items. A qualification test's answers are
+    gold answers too and count as evidence, but a rater who failed the test has left and is not blocked as well.
 
     Defaults follow Toloka's documented control-task rule (block below 60% right after at least 3 control answers;
     Toloka documentation, "Control tasks") with a uniform prior and 95% confidence.
@@ -57,8 +58,15 @@ class GoldBlocking(QualityControl):
         check_probability(f"{self.key}.threshold", self.threshold)
         check_float(f"{self.key}.confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
         check_int(f"{self.key}.min_answers", self.min_answers, 1)
+        if not isinstance(self.drop_answers, bool):
+            raise ConfigError(f"{self.key}.drop_answers must be true or false, got {self.drop_answers!r}")
         check_float(f"{self.key}.prior_correct", self.prior_correct, 0.0, low_open=True)
         check_float(f"{self.key}.prior_wrong", self.prior_wrong, 0.0, low_open=True)
+        if design.n_gold < self.min_answers:
+            raise ConfigError(
+                f"{self.key}.min_answers = {self.min_answers} gold answers can never come from task.n_gold = "
+                f"{design.n_gold} gold items (a rater answers each once); accepted values: min_answers <= task.n_gold"
+            )
         if design.gold_fraction == 0:
             raise ConfigError(
                 f"{self.key} learns from gold answers, but task.gold_fraction is 0; accepted values: "
@@ -74,18 +82,17 @@ class GoldBlocking(QualityControl):
         run = self._run
         assert run is not None
         is_gold = run.is_gold
-        truth = run.truth_now()
         for row in rows:
             item = store.item[row]
             if not is_gold[item]:
                 continue
             worker = store.worker[row]
-            if store.label[row] == truth[item]:
+            if store.label[row] == run.truth_at(store.t_end[row])[item]:  # the gold label when it was answered
                 self._right[worker] += 1
             else:
                 self._wrong[worker] += 1
             right, wrong = self._right[worker], self._wrong[worker]
-            if right + wrong < self.min_answers or run.record.blocked[worker]:
+            if right + wrong < self.min_answers or run.record.blocked[worker] or run.turned_away(worker):
                 continue
             if probability_below(self.threshold, right, wrong, self.prior_correct, self.prior_wrong) > self.confidence:
                 run.block(worker, store.t_end[row], self.drop_answers)

@@ -218,3 +218,15 @@ def test_collect_groups_by_option_not_by_the_hyperparameters_it_implies():
     summary = summarise(metrics)
     assert len(summary[summary["metric"] == "accuracy"]) == 6
     assert set(summary["campaign.budget"].astype(str)) == {"null", "562.5"}
+
+
+@pytest.mark.parametrize("preset", sorted(path.stem for path in (CONF / "experiment").glob("*.yaml")))
+def test_every_preset_runs_a_one_job_sweep(tmp_path, preset):
+    """Each preset's own sweep, pinned to the first value of every swept key: a misspelt key or a value that does
+    not build fails here."""
+    params = OmegaConf.load(CONF / "experiment" / f"{preset}.yaml").get("hydra", {}).get("sweeper", {}).get("params")
+    pinned = [f"{key}={str(values).split(',')[0]}" for key, values in (params or {}).items()]
+    done = _cli("-m", f"experiment={preset}", *pinned, "task.n_items=200", "n_replicates=1",
+                f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(list(tmp_path.rglob("metrics.csv"))) == 1

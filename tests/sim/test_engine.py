@@ -17,7 +17,7 @@ from sim import Campaign, RaterPopulation, TaskDesign, simulate
 from sim.raters import ARCHETYPES
 from sim.response import ARCHETYPE_MODELS
 from strategies.assignment import BestOf, DeltaMargin, FixedRedundancy, PosteriorThreshold, Uncertainty
-from strategies.quality import Calibration, GoldBlocking, Qualification
+from strategies.quality import AgreementBlocking, Calibration, GoldBlocking, Qualification
 
 CONFUSION = [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.25, 0.25, 0.5]]
 
@@ -69,6 +69,7 @@ QUALITY = [
     [], [Qualification(n_questions=3, pass_mark=0.5)], [GoldBlocking(threshold=0.7, min_answers=1, drop_answers=True)],
     [Calibration(every_answers=5, minutes=2.0)],
     [Qualification(n_questions=2, paid=False), GoldBlocking(min_answers=1), Calibration(every_hours=0.05)],
+    [AgreementBlocking(min_answers=3, threshold=0.6, drop_answers=True)],
 ]  # fmt: skip
 
 
@@ -84,21 +85,27 @@ QUALITY = [
     gold_fraction=st.sampled_from([0.1, 0.5]),
     page_size=st.integers(1, 7),
     horizon_hours=st.sampled_from([None, 0.05, 1.0]),
+    visibility=st.sampled_from(["page", "answer"]),
+    colluders=st.sampled_from([0.0, 0.5]),
     seed=st.integers(0, 2**16),
 )
 def test_spend_never_exceeds_the_budget_under_every_policy_and_quality_option(
     n_items, n_raters, policy, quality, pay, budget_answers, training_minutes, gold_fraction, page_size,
-    horizon_hours, seed,
+    horizon_hours, visibility, colluders, seed,
 ):  # fmt: skip
-    """Exact accounting: answers (of every kind, paid) + training + calibration never exceed the budget."""
+    """Exact accounting: answers (of every kind, paid) + training + calibration never exceed the budget; and no
+    rater answers an item twice, whatever is dropped and handed out again. A third of the pool are spammers, so
+    that blocking and dropping happen."""
     wage = 9.0
     training = Fraction(wage) * Fraction(training_minutes) / 60
     budget = float(training) + max(pay, 0.01) * budget_answers + 0.01
     campaign = Campaign(redundancy=3, budget=budget, pay_per_answer=pay, training_minutes=training_minutes,
-                        hourly_wage=wage, page_size=page_size, horizon_hours=horizon_hours)  # fmt: skip
-    result = simulate(TaskDesign(n_items=n_items, gold_fraction=gold_fraction, n_gold=5),
-                      RaterPopulation(n_raters=n_raters, sessions=2), campaign, seed=seed, assignment=policy,
-                      quality=quality)  # fmt: skip
+                        hourly_wage=wage, page_size=page_size, horizon_hours=horizon_hours,
+                        visibility=visibility)  # fmt: skip
+    population = RaterPopulation(n_raters=n_raters, sessions=2, archetypes={"honest": 2, "spammer": 1},
+                                 colluder_share=colluders)  # fmt: skip
+    result = simulate(TaskDesign(n_items=n_items, gold_fraction=gold_fraction, n_gold=5), population, campaign,
+                      seed=seed, assignment=policy, quality=quality)  # fmt: skip
     ledger, raters = result.ledger, result.raters
     paid_answers = int((result.answers["cost"] > 0).sum()) if pay > 0 else 0
     calibration_minutes = sum(getattr(q, "minutes", 0.0) for q in quality if isinstance(q, Calibration))
@@ -212,3 +219,52 @@ def test_calibration_raises_ability_by_the_documented_amounts_and_is_paid():
     sessions = int(result.raters["calibrations"].sum())
     assert sessions == sum(n // 100 for n in result.raters["answers"])  # a session follows every 100th answer
     assert result.ledger["calibration_spend"] == pytest.approx(sessions * 10 / 60 * 12.0)
+
+
+def test_no_rater_answers_an_item_twice_when_dropped_answers_are_handed_out_again():
+    """Fixed redundancy hands a dropped rater's items out again; the raters who get them must not meet them again
+    in the slot queue (found by review: 70 of 160 seeds had duplicates before the fix)."""
+    for seed in range(40):
+        result = simulate(TaskDesign(n_items=50, gold_fraction=0.2, n_gold=5),
+                          RaterPopulation(n_raters=6, sessions=2, archetypes={"honest": 0.6, "spammer": 0.4}),
+                          Campaign(page_size=3), seed=seed,
+                          quality=[GoldBlocking(threshold=0.7, min_answers=1, drop_answers=True)])  # fmt: skip
+        assert not result.answers.duplicated(["task", "worker"]).any(), seed
+
+
+def test_the_campaign_ends_with_its_last_rater_not_with_a_later_revision():
+    """A revision scheduled after every rater has left never happens: the truth stays the original labels."""
+    design = TaskDesign(n_items=1000, gold_fraction=0.0, revision_hours=100, revised_fraction=0.5)
+    result = simulate(design, RaterPopulation(n_raters=30), Campaign(redundancy=3), seed=0)
+    assert not result.ledger["guidelines_revised"] and result.ledger["duration_hours"] < 2
+    assert (result.truth.to_numpy() == result.items.loc[:999, "label_before_revision"].to_numpy()).all()
+
+
+def test_gold_comes_at_its_rate_under_partial_pages():
+    """Adaptive policies often hand out fewer items than a page holds; gold is mixed in proportion to the answers
+    given, so each rater's gold is 5% of its answers to within the one question its credit carries (under delta
+    margin it was 9% of all answers before the fix)."""
+    result = simulate(TaskDesign(n_items=3000, gold_fraction=0.05), RaterPopulation(n_raters=300), Campaign(),
+                      seed=1, assignment=DeltaMargin())  # fmt: skip
+    per_rater = result.answers.groupby("worker")["is_gold"].agg(["sum", "count"])
+    assert (np.abs(per_rater["sum"] - 0.05 * per_rater["count"]) <= 1.0 + 1e-9).all()
+
+
+def test_a_qualification_test_cut_by_the_horizon_is_not_scored():
+    """Raters who arrive too late to finish the test before the horizon leave for the horizon, unscored."""
+    population = RaterPopulation(n_raters=300, archetypes={"honest": 0.5, "spammer": 0.5})
+    result = simulate(TaskDesign(n_items=500), population,
+                      Campaign(arrival="poisson", arrival_rate_per_hour=400, horizon_hours=0.5), seed=3,
+                      quality=[Qualification(n_questions=10, pass_mark=0.7)])  # fmt: skip
+    tested = result.answers[result.answers["stage"] == "qualification"].groupby("worker").size()
+    raters = result.raters.set_index("worker")
+    assert (raters.loc[tested.index[tested < 10], "left_reason"] == "time_horizon").all()
+    assert not raters.loc[tested.index[tested < 10], "qualified"].any()
+
+
+def test_the_policy_and_quality_control_share_one_online_model():
+    from sim.campaign import CampaignRun
+
+    run = CampaignRun(TaskDesign(n_items=100), RaterPopulation(n_raters=20), Campaign(), 0, 0,
+                      PosteriorThreshold(), [AgreementBlocking()])  # fmt: skip
+    assert len(run._online) == 1

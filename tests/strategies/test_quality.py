@@ -179,3 +179,35 @@ def test_dawid_skene_is_within_a_point_of_the_oracle_on_its_own_model():
     result = simulate(design, population, Campaign(redundancy=5), seed=4)
     assert result.raters["answers"].min() >= 100
     assert accuracy(Oracle(), result) - accuracy(DawidSkene(), result) <= 0.01
+
+
+def test_the_beta_rule_blocks_at_the_closed_form():
+    """Uniform prior, 0 of 3 gold right: P(accuracy < 0.6) = 1 - 0.4^4 = 0.9744 > 0.95, block; 1 of 4:
+    Beta(2, 4), P = 1 - 0.4^5 - 5 * 0.6 * 0.4^4 = 0.9130, not yet."""
+    from strategies.quality.gold_blocking import probability_below
+
+    assert probability_below(0.6, 0, 3, 1.0, 1.0) == pytest.approx(1 - 0.4**4)
+    assert probability_below(0.6, 1, 3, 1.0, 1.0) == pytest.approx(1 - 0.4**5 - 5 * 0.6 * 0.4**4)
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        (TaskDesign(n_items=2000), RaterPopulation(colluder_share=0.4), Campaign()),
+        (TaskDesign(n_items=2000), RaterPopulation(drift_sd=1.0, sessions=20), Campaign()),
+        (TaskDesign(n_items=3000, revision_hours=0.3, revised_fraction=0.3), RaterPopulation(), Campaign()),
+        (TaskDesign(n_items=1500, revision_hours=50, revised_fraction=0.5), RaterPopulation(),
+         Campaign(horizon_hours=0.5)),
+    ],
+    ids=["colluders", "drift", "revision", "revision never reached"],
+)  # fmt: skip
+def test_the_oracle_is_calibrated(design):
+    """The oracle is the Bayes posterior: its mean top probability equals its accuracy within 4 standard errors,
+    with colluders, drift, a revision, and a revision scheduled after the horizon (which must not happen)."""
+    result = simulate(*design, seed=2, quality=[Calibration(every_answers=100)])
+    answers = result.worker_answers()
+    oracle = Oracle().fit(answers, log_joint=result.log_joint)
+    top = oracle.probas_.max(axis=1)
+    right = (oracle.labels_.reindex(top.index) == result.truth.reindex(top.index)).to_numpy()
+    standard_error = np.sqrt((top * (1 - top)).sum()) / len(top)
+    assert abs(right.mean() - top.mean()) < 4 * standard_error + 1e-9
