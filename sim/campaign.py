@@ -671,7 +671,9 @@ class CampaignRun:
         if store.subscribers:
             store.deliver(math.inf)
         timeline = AnswerTimeline.from_store(store)
-        situation = self.situation(timeline)
+        situation: Situation | None = None
+        if self._draws.pages == 0:  # nothing drawn yet: the whole run is one batch, and its situation is needed
+            situation = self.situation(timeline)
         self._draws.draw(timeline, situation)
         revised = self.version == 1
         truth = self.items.truth(revised)
@@ -737,6 +739,7 @@ class CampaignRun:
             ),
             ledger=ledger,
             situation=situation,
+            situation_factory=lambda: self.situation(timeline),
             leader_label=self._draws.leader_labels(labels) if self.colluding else None,
             copy_probability=self.population.collusion_copy_probability,
             items_model=self.items,

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 
 def class_priors(result: CampaignResult) -> pd.Series:
-    assert result.situation is not None
-    priors = result.situation.design.priors
+    situation = result.answer_situation()
+    assert situation is not None
+    priors = situation.design.priors
     return pd.Series(priors, index=pd.RangeIndex(priors.shape[0], name="label"), name="prior")
 
 
@@ -43,7 +44,7 @@ def log_joint(result: CampaignResult, answers: pd.DataFrame) -> pd.DataFrame:
     ``answers`` must be rows of ``result.answers`` (its index says which, as :meth:`CampaignResult.worker_answers`
     keeps it), with the labels the simulator recorded.
     """
-    situation, items = result.situation, result.items_model
+    situation, items = result.answer_situation(), result.items_model
     if situation is None or items is None:
         raise ValueError("the oracle needs a simulated campaign's answer model (CampaignResult from sim.simulate)")
     rows = answers.index.to_numpy()

@@ -3,6 +3,7 @@ simulating, build the tables once)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,11 +84,18 @@ class CampaignResult:
     raters: pd.DataFrame
     ledger: dict[str, Any]
     # what the oracle needs: the answer model's inputs per answer row, and the colluders' copied labels
-    situation: Situation | None = field(default=None, repr=False)
+    situation: Situation | None = field(default=None, repr=False)  # see answer_situation()
+    situation_factory: Callable[[], Situation] | None = field(default=None, repr=False)
     leader_label: np.ndarray | None = field(default=None, repr=False)
     copy_probability: float = field(default=0.0, repr=False)
     items_model: Items | None = field(default=None, repr=False)
     revised: bool = field(default=False, repr=False)
+
+    def answer_situation(self) -> Situation | None:
+        """The answer model's inputs for every row of :attr:`answers` (built when first asked for)."""
+        if self.situation is None and self.situation_factory is not None:
+            self.situation = self.situation_factory()
+        return self.situation
 
     def worker_answers(self) -> pd.DataFrame:
         """The answers an aggregator sees, in crowd-kit's columns (task, worker, label): regular items only, without

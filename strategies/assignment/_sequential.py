@@ -126,7 +126,7 @@ class SequentialPolicy(AssignmentPolicy):
     _visible: array = field(init=False, repr=False, default_factory=lambda: array("q"))
     _wanted: array = field(init=False, repr=False, default_factory=lambda: array("q"))
     _done: array = field(init=False, repr=False, default_factory=lambda: array("b"))
-    _raters_of: list[list[int]] = field(init=False, repr=False, default_factory=list)
+    _raters_of: dict[int, list[int]] = field(init=False, repr=False, default_factory=dict)  # started items
     _votes: list[int] = field(init=False, repr=False, default_factory=list)
     _queue: Any = field(init=False, repr=False, default=None)
     _n_done: int = field(init=False, repr=False, default=0)
@@ -158,7 +158,7 @@ class SequentialPolicy(AssignmentPolicy):
         self._visible = array("q", bytes(8 * n))
         self._wanted = array("q", bytes(8 * n))
         self._done = array("b", bytes(n))
-        self._raters_of = [[] for _ in range(n)]
+        self._raters_of = {}
         self._votes = [0] * (n * k)
         self._queue = self.top_up_queue(n)
         self._n_done = 0
@@ -207,9 +207,10 @@ class SequentialPolicy(AssignmentPolicy):
         items = self._queue.take(rater, top_ups, self) if top_ups else []
         fresh = self._slots.take(rater, n - len(items))
         more = min(self.first_answers, self.cap) - 1  # the rest of its first answers: top-ups from now on
+        raters_of = self._raters_of
         for item in fresh:
             self._assigned[item] += 1
-            self._raters_of[item].append(rater)
+            raters_of[item] = [rater]  # its first answer
             if more > 0:
                 self._wanted[item] = more
                 self._queue.push(item, self.priority(item))
