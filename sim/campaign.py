@@ -44,11 +44,13 @@ import pandas as pd
 import simpy
 from tqdm import tqdm
 
-from sim.raters import RaterPopulation, Raters, sample_raters
+from sim.raters import RaterPopulation, Raters, drift_walk, sample_raters
 from sim.records import AnswerTimeline, CampaignResult, items_table, raters_table
 from sim.response import (
     Situation,
     answer_time_factors,
+    copied_p_correct,
+    copy_leaders,
     expected_accuracy,
     label_probabilities,
     recovered_time_on_task,
@@ -920,10 +922,9 @@ class LabelDraws:
             leader_label[before] = [run.store.label[row] for row in leader[before].tolist()]
         kappa = run.population.collusion_copy_probability
         for p, truth in zip(p_correct, truths, strict=True):
-            right = leader_label == truth[timeline.item]
-            p[follows] = kappa * right[follows] + (1.0 - kappa) * p[follows]
+            p[:] = copied_p_correct(p, leader_label, truth[timeline.item], kappa)
         self._copied.append(leader_label)
-        return np.where(follows & (copy_draws < kappa), leader_label, labels)
+        return copy_leaders(labels, leader_label, copy_draws, kappa)
 
     def _per_rater(self, worker: np.ndarray, streams: dict[int, Draws], key: int) -> np.ndarray:
         """One value per answer: the k-th answer of rater j (in row order) gets the k-th value of j's stream."""
@@ -947,9 +948,7 @@ class LabelDraws:
         if prefix is None or len(prefix) < needed:
             run = self.run
             size = max(needed, 2 * len(prefix or ()), 1024)
-            step = run.population.drift_sd / 10
-            steps = stream(run.seed, run.replicate, "drift", worker).standard_normal(size) * step
-            prefix = self._drift[worker] = np.concatenate([[0.0], np.cumsum(steps)[:-1]]).tolist()
+            prefix = self._drift[worker] = drift_walk(run.population, run.seed, run.replicate, worker, size).tolist()
         return prefix
 
     def drift(self, timeline: AnswerTimeline, first_row: int | None = None) -> np.ndarray | None:

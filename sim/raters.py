@@ -296,3 +296,10 @@ def collusion_groups(population: RaterPopulation, seed: int, replicate: int) -> 
     groups[members] = ids
     return groups
 
+
+
+def drift_walk(population: RaterPopulation, seed: int, replicate: int, worker: int, n: int) -> np.ndarray:
+    """Rater ``worker``'s ability drift (logits) before each of its first ``n`` answers: a Gaussian random walk in
+    practice with steps of sd ``drift_sd / 10`` from the rater's own drift stream (0 before the first answer)."""
+    steps = stream(seed, replicate, "drift", worker).standard_normal(n) * (population.drift_sd / 10)
+    return np.concatenate([[0.0], np.cumsum(steps)[:-1]])

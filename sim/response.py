@@ -239,6 +239,18 @@ def sample_labels(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray
     return np.minimum(labels, probabilities.shape[1] - 1)
 
 
+def copy_leaders(labels: np.ndarray, leader_label: np.ndarray, copy_draws: np.ndarray, kappa: float) -> np.ndarray:
+    """Colluders' labels: where an answer has a leader (the group's first answer to the item, ``leader_label`` >= 0)
+    it copies the leader's label when its U(0, 1) ``copy_draws`` falls below ``kappa``, else keeps its own."""
+    return np.where((leader_label >= 0) & (copy_draws < kappa), leader_label, labels)
+
+
+def copied_p_correct(p_correct: np.ndarray, leader_label: np.ndarray, truth: np.ndarray, kappa: float) -> np.ndarray:
+    """P(correct) of a colluder's answer given its leader's label: ``kappa [leader right] + (1 - kappa) p``."""
+    follows = leader_label >= 0
+    return np.where(follows, kappa * (leader_label == truth) + (1.0 - kappa) * p_correct, p_correct)
+
+
 def answer_time_factors(time_factor: float, noise_sd: float, normals: np.ndarray) -> np.ndarray:
     """Per-answer multipliers of an item's median seconds: the rater's time factor times lognormal noise.
 
