@@ -66,7 +66,6 @@ class AnswerStore:
     dropped_workers: set[int] = field(default_factory=set)
     delivered_rows: int = 0
     _heap: list[tuple[float, int, int]] = field(default_factory=list)  # (end of next row, page, next row)
-    _worker_pages: dict[int, list[int]] = field(default_factory=dict)
     _delivering: bool = False
     _drop_requests: list[int] = field(default_factory=list)
 
@@ -104,7 +103,6 @@ class AnswerStore:
             self.page_worker.append(worker)
             self.worker.extend([worker] * len(items))
             heapq.heappush(self._heap, (ends[-1] if self.whole_pages else ends[0], number, first))
-            self._worker_pages.setdefault(worker, []).append(number)
         return range(first, first + len(items))
 
     def deliver(self, now: float) -> int:
@@ -153,7 +151,7 @@ class AnswerStore:
         """The rows of ``worker`` that subscribers have seen."""
         pending = {number: row for _, number, row in self._heap}
         rows: list[int] = []
-        for number in self._worker_pages.get(worker, []):
+        for number in [page for page, rater in enumerate(self.page_worker) if rater == worker]:  # rare: on a drop
             first = self.page_first[number]
             rows.extend(range(first, pending.get(number, first + self.page_size[number])))
         return rows
