@@ -90,4 +90,3 @@ def log_joint(result: CampaignResult, answers: pd.DataFrame) -> pd.DataFrame:
             terms.append(per_task + log_prior)
         joint[:, z] = logsumexp(np.stack(terms), axis=0)
     return pd.DataFrame(joint, index=pd.Index(tasks, name="task"), columns=pd.RangeIndex(k, name="label"))
-

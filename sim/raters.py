@@ -297,7 +297,6 @@ def collusion_groups(population: RaterPopulation, seed: int, replicate: int) -> 
     return groups
 
 
-
 def drift_walk(population: RaterPopulation, seed: int, replicate: int, worker: int, n: int) -> np.ndarray:
     """Rater ``worker``'s ability drift (logits) before each of its first ``n`` answers: a Gaussian random walk in
     practice with steps of sd ``drift_sd / 10`` from the rater's own drift stream (0 before the first answer)."""

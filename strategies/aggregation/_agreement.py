@@ -44,7 +44,5 @@ def agreement_counts(answers: EncodedAnswers, reference: np.ndarray) -> tuple[np
     task_reference = reference[answers.task]
     has_reference = task_reference != NO_REFERENCE
     answered = np.bincount(answers.worker, weights=has_reference, minlength=answers.n_workers)
-    correct = np.bincount(
-        answers.worker, weights=answers.label == task_reference, minlength=answers.n_workers
-    )
+    correct = np.bincount(answers.worker, weights=answers.label == task_reference, minlength=answers.n_workers)
     return correct, answered

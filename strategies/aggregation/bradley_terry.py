@@ -97,9 +97,7 @@ class BradleyTerry:
 
     def fit(self, data: pd.DataFrame) -> Self:
         if self.pseudo_count < 0 or self.n_iter < 0:
-            raise ValueError(
-                f"need pseudo_count >= 0 and n_iter >= 0, got {self.pseudo_count}, {self.n_iter}"
-            )
+            raise ValueError(f"need pseudo_count >= 0 and n_iter >= 0, got {self.pseudo_count}, {self.n_iter}")
         if self.method not in ("newman", "mm"):
             raise ValueError(f"method must be 'newman' or 'mm', got {self.method!r}")
         check_answers(data, COMPARISON_COLUMNS, name="comparisons")
@@ -108,8 +106,10 @@ class BradleyTerry:
         wins = np.bincount(winner, minlength=n_items).astype(np.float64) + self.pseudo_count
         if self.pseudo_count == 0:
             losses = np.bincount(np.where(winner == left, right, left), minlength=n_items)
-            for count, outcome in ((wins, "never win, so their MLE score is 0"),
-                                   (losses, "never lose, so their MLE score is infinite")):
+            for count, outcome in (
+                (wins, "never win, so their MLE score is 0"),
+                (losses, "never lose, so their MLE score is infinite"),
+            ):
                 if (count == 0).any():
                     raise ValueError(f"items {list(items[count == 0][:5])} {outcome}; use pseudo_count > 0")
         graph = _ComparisonGraph(left, right, winner, n_items, wins, self.pseudo_count)
@@ -190,8 +190,12 @@ class _ComparisonGraph:
     def newman_step(self, scores: np.ndarray) -> np.ndarray:
         pair_total = scores[self.first] + scores[self.second]
         phantom = self.phantom / (scores + 1.0)
-        numerator = self._per_item(self.first_wins * scores[self.second] / pair_total,
-                                   self.second_wins * scores[self.first] / pair_total) + phantom
+        numerator = (
+            self._per_item(
+                self.first_wins * scores[self.second] / pair_total, self.second_wins * scores[self.first] / pair_total
+            )
+            + phantom
+        )
         denominator = self._per_item(self.second_wins / pair_total, self.first_wins / pair_total) + phantom
         return self._scaled(numerator / denominator)
 

@@ -60,8 +60,7 @@ class CATD(BaseNumericAggregator):
         codes = answers.codes
         ordered = sort_by_task(answers)
         estimates = (  # per-task median as the starting point
-            ordered.value[ordered.start + (ordered.count - 1) // 2]
-            + ordered.value[ordered.start + ordered.count // 2]
+            ordered.value[ordered.start + (ordered.count - 1) // 2] + ordered.value[ordered.start + ordered.count // 2]
         ) / 2.0
         n_answered = np.bincount(codes.worker, minlength=codes.n_workers)
         confidence = chi2.ppf(self.alpha / 2.0, n_answered)

@@ -87,11 +87,21 @@ class GLAD(BaseClassificationAggregator):
         n_labels = answers.n_labels
         log_priors = np.log(_aligned(self.labels_priors, answers.labels, "labels_priors", np.full(n_labels, 1.0)))
         log_priors -= np.log(np.exp(log_priors).sum())
-        alpha_mean = _aligned(self.alphas_priors_mean, answers.workers, "alphas_priors_mean",
-                              np.ones(answers.n_workers))
+        alpha_mean = _aligned(
+            self.alphas_priors_mean, answers.workers, "alphas_priors_mean", np.ones(answers.n_workers)
+        )
         log_beta_mean = _aligned(self.betas_priors_mean, answers.tasks, "betas_priors_mean", np.ones(answers.n_tasks))
-        model = _GladModel(answers.task, answers.worker, answers.label, answers.n_tasks, answers.n_workers, n_labels,
-                           log_priors, alpha_mean, log_beta_mean)
+        model = _GladModel(
+            answers.task,
+            answers.worker,
+            answers.label,
+            answers.n_tasks,
+            answers.n_workers,
+            n_labels,
+            log_priors,
+            alpha_mean,
+            log_beta_mean,
+        )
 
         alpha = np.ones(answers.n_workers)
         log_beta = np.ones(answers.n_tasks)
@@ -190,4 +200,3 @@ class _GladModel:
 def _cell_sums(cell: np.ndarray, weights: np.ndarray, n_tasks: int, n_labels: int) -> np.ndarray:
     """(n_tasks, n_labels) sums of ``weights`` by the flat cell ``task * n_labels + label``."""
     return np.bincount(cell, weights=weights, minlength=n_tasks * n_labels).reshape(n_tasks, n_labels)
-

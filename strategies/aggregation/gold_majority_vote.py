@@ -53,13 +53,9 @@ class GoldMajorityVote(BaseClassificationAggregator):
     def fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Self:
         answers = encode_answers(data)
         if true_labels is None:
-            raise ValueError(
-                "GoldMajorityVote.fit needs true_labels: a Series task -> label for the gold tasks"
-            )
+            raise ValueError("GoldMajorityVote.fit needs true_labels: a Series task -> label for the gold tasks")
         if not isinstance(true_labels, pd.Series):
-            raise ValueError(
-                f"true_labels must be a pandas Series task -> label, got {type(true_labels).__name__}"
-            )
+            raise ValueError(f"true_labels must be a pandas Series task -> label, got {type(true_labels).__name__}")
         gold = reference_codes(answers, true_labels)
         correct, answered = agreement_counts(answers, gold)
         if not answered.any():
@@ -69,9 +65,7 @@ class GoldMajorityVote(BaseClassificationAggregator):
                 f"first data tasks {list(answers.tasks[:5])})"
             )
         self.skills_ = answers.worker_series((correct + 1.0) / (answered + 2.0))
-        vote = MajorityVote(tie_break=self.tie_break, random_state=self.random_state).fit(
-            data, skills=self.skills_
-        )
+        vote = MajorityVote(tie_break=self.tie_break, random_state=self.random_state).fit(data, skills=self.skills_)
         self.labels_ = vote.labels_
         self.probas_ = vote.probas_
         return self

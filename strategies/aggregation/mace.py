@@ -147,8 +147,12 @@ class MACE(BaseClassificationAggregator):
             # (spam, know) probabilities and strategies per worker: positive draws normalised per worker
             spam_know = rng.uniform(1.0, 1.0 + self.default_noise, size=(answers.n_workers, 2))
             strategy = rng.uniform(1.0, 1.0 + self.default_noise, size=(answers.n_workers, answers.n_labels))
-            run = _Run(model, np.log(spam_know / spam_know.sum(axis=1, keepdims=True)),
-                       np.log(strategy / strategy.sum(axis=1, keepdims=True)), uniform_prior)
+            run = _Run(
+                model,
+                np.log(spam_know / spam_know.sum(axis=1, keepdims=True)),
+                np.log(strategy / strategy.sum(axis=1, keepdims=True)),
+                uniform_prior,
+            )
             self._advance(run, min(self.restart_iter, self.n_iter), smoothing)
             if best is None or run.log_likelihood > best.log_likelihood:
                 best = run
@@ -159,8 +163,11 @@ class MACE(BaseClassificationAggregator):
         self.spamming_ = spam_know
         self.thetas_ = strategy
         self.skills_ = answers.worker_series(spam_know[:, 1] / spam_know.sum(axis=1), name="skill")
-        self.strategy_ = pd.DataFrame(strategy / strategy.sum(axis=1, keepdims=True),
-                                      index=answers.workers.rename("worker"), columns=answers.labels.rename("label"))
+        self.strategy_ = pd.DataFrame(
+            strategy / strategy.sum(axis=1, keepdims=True),
+            index=answers.workers.rename("worker"),
+            columns=answers.labels.rename("label"),
+        )
         self.priors_ = pd.Series(np.exp(best.log_prior), index=answers.labels.rename("label"), name="prior")
         self.log_marginal_likelihood_ = best.log_likelihood
         self.loss_history_ = best.history
@@ -187,8 +194,11 @@ class MACE(BaseClassificationAggregator):
         if self.method == "em":
             return _log_normalise(spam_know_counts + smoothing), _log_normalise(run.spam_counts + smoothing), log_prior
         priors = np.array([self.alpha, self.beta])  # on (spam, know), as in MACE's code and crowd-kit
-        return (_log_digamma_normalise(spam_know_counts + priors),
-                _log_digamma_normalise(run.spam_counts + self.strategy_prior), log_prior)
+        return (
+            _log_digamma_normalise(spam_know_counts + priors),
+            _log_digamma_normalise(run.spam_counts + self.strategy_prior),
+            log_prior,
+        )
 
 
 class _Run:
@@ -205,7 +215,8 @@ class _Run:
         """Move to new parameters and run the E-step there."""
         self.log_spam_know, self.log_strategy, self.log_prior = log_spam_know, log_strategy, log_prior
         self.probas, self.log_likelihood, self.know_counts, self.spam_counts = self.model.e_step(
-            log_spam_know, log_strategy, log_prior)
+            log_spam_know, log_strategy, log_prior
+        )
         self.history.append(self.log_likelihood / self.model.answers.n_answers)
 
 
@@ -213,8 +224,9 @@ def _log_normalise(counts: np.ndarray) -> np.ndarray:
     """Log of the rows of ``counts`` normalised; with ``smoothing=0`` a zero count is floored, never ``-inf``."""
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_rows = np.where(totals > 0, np.log(counts) - np.log(np.where(totals > 0, totals, 1.0)),
-                            -np.log(counts.shape[1]))
+        log_rows = np.where(
+            totals > 0, np.log(counts) - np.log(np.where(totals > 0, totals, 1.0)), -np.log(counts.shape[1])
+        )
     return np.maximum(log_rows, _LOG_FLOOR)
 
 
@@ -270,8 +282,9 @@ class _MaceModel:
         log_joint.ravel()[self.cell_target] += boost_per_cell
         probas, task_log_likelihood = log_posteriors_class_major(log_joint)
         # sum over the answers (j, a) of P(T_i = a), then the share of it explained by knowing
-        answered_true = np.bincount(self.column, weights=probas.ravel()[self.flat_true],
-                                    minlength=self.column_counts.size).reshape(self.column_counts.shape)
+        answered_true = np.bincount(
+            self.column, weights=probas.ravel()[self.flat_true], minlength=self.column_counts.size
+        ).reshape(self.column_counts.shape)
         knowing = np.exp(log_spam_know[:, 1:] - log_either) * answered_true
         spam_counts = np.maximum(self.column_counts - knowing, 0.0)
         return probas, float(task_log_likelihood.sum()), knowing.sum(axis=1), spam_counts

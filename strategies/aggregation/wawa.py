@@ -46,9 +46,7 @@ class Wawa(BaseClassificationAggregator):
         majority = MajorityVote(tie_break=self.tie_break, random_state=self.random_state).fit(data)
         correct, answered = agreement_counts(answers, reference_codes(answers, majority.labels_))
         self.skills_ = answers.worker_series(correct / answered)  # every worker answered at least one task
-        vote = MajorityVote(tie_break=self.tie_break, random_state=self.random_state).fit(
-            data, skills=self.skills_
-        )
+        vote = MajorityVote(tie_break=self.tie_break, random_state=self.random_state).fit(data, skills=self.skills_)
         self.labels_ = vote.labels_
         self.probas_ = vote.probas_
         return self

@@ -80,9 +80,7 @@ class ZeroBasedSkill(BaseClassificationAggregator):
             correct, _ = agreement_counts(answers, aggregate)
             skills += learning_rate * (correct / answered - skills)
         self.skills_ = answers.worker_series(skills)
-        vote = MajorityVote(
-            tie_break=self.tie_break, random_state=rng if rng is not None else self.random_state
-        )
+        vote = MajorityVote(tie_break=self.tie_break, random_state=rng if rng is not None else self.random_state)
         vote.fit(data, skills=self.skills_)
         self.labels_ = vote.labels_
         self.probas_ = vote.probas_

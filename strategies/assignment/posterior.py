@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sim.store import AnswerStore, Rows
     from sim.tasks import TaskDesign
 
+
 @dataclass
 class PosteriorThreshold(SequentialPolicy):
     """Stop an item when the online aggregator's top posterior reaches ``threshold``, or at ``max_answers``.

@@ -194,8 +194,13 @@ def test_a_guideline_revision_misleads_raters_until_calibration_teaches_it():
     assert (without.truth.to_numpy() == without.items.loc[:7999, "true_label"].to_numpy()).all()
     accuracy, p = revised_accuracy_after(without)
     assert accuracy == pytest.approx(1 - expit(2.0), abs=0.03) and p == pytest.approx(1 - expit(2.0), abs=1e-9)
-    calibrated = simulate(design, population, Campaign(redundancy=3), seed=10,
-                          quality=[Calibration(every_answers=50, minutes=1.0, ability_gain=0.0, bias_shrink=0.0)])
+    calibrated = simulate(
+        design,
+        population,
+        Campaign(redundancy=3),
+        seed=10,
+        quality=[Calibration(every_answers=50, minutes=1.0, ability_gain=0.0, bias_shrink=0.0)],
+    )
     assert revised_accuracy_after(calibrated)[0] > 0.8
 
 

@@ -64,8 +64,11 @@ def test_two_items_closed_form():
         assert model.scores_.to_dict() == pytest.approx({"a": 0.75, "b": 0.25})
         # with a pseudo-count of 1 the stationary equations, solved here by scipy's root finder, are
         # p_a (4 / (p_a + p_b) + 2 / (p_a + 1)) = 3 + 1 and p_b (4 / (p_a + p_b) + 2 / (p_b + 1)) = 1 + 1
-        root = optimize.fsolve(lambda p: [p[0] * (4 / p.sum() + 2 / (p[0] + 1)) - 4,
-                                          p[1] * (4 / p.sum() + 2 / (p[1] + 1)) - 2], x0=[1.0, 1.0], xtol=1e-13)
+        root = optimize.fsolve(
+            lambda p: [p[0] * (4 / p.sum() + 2 / (p[0] + 1)) - 4, p[1] * (4 / p.sum() + 2 / (p[1] + 1)) - 2],
+            x0=[1.0, 1.0],
+            xtol=1e-13,
+        )
         shrunk = BradleyTerry(pseudo_count=1.0, tol=1e-12, n_iter=1000, method=method).fit(comparisons).scores_
         assert shrunk.to_numpy() == pytest.approx(root / root.sum(), rel=1e-8)
         assert 0.5 < shrunk["a"] < 0.75  # shrunk towards 1:1

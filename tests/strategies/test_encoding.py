@@ -48,8 +48,22 @@ def test_categorical_codes_follow_the_declared_categories():
     np.testing.assert_array_equal(encoded.label, [1, 2, 1])
 
 
-@pytest.mark.parametrize("name", ["MajorityVote", "Wawa", "ZeroBasedSkill", "DawidSkene", "OneCoinDawidSkene", "GLAD",
-                                  "MACE", "Mean", "Median", "TrimmedMean", "CATD"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MajorityVote",
+        "Wawa",
+        "ZeroBasedSkill",
+        "DawidSkene",
+        "OneCoinDawidSkene",
+        "GLAD",
+        "MACE",
+        "Mean",
+        "Median",
+        "TrimmedMean",
+        "CATD",
+    ],
+)
 def test_unused_task_and_worker_categories_are_ignored(name):
     """Filtering a table with categorical ids leaves unused categories behind: they are not tasks or workers."""
     import strategies.aggregation as aggregation

@@ -48,7 +48,8 @@ def test_large_ability_does_not_overflow():
     """Unanimous experts drive alpha * beta far up; log_expit keeps every number finite (warnings are errors here)."""
     rows = [(t, w, t % 2) for t in range(200) for w in range(30)]
     glad = GLAD(alphas_priors_mean=pd.Series(50.0, index=range(30)), n_iter=20).fit(
-        pd.DataFrame(rows, columns=["task", "worker", "label"]))
+        pd.DataFrame(rows, columns=["task", "worker", "label"])
+    )
     assert np.isfinite(glad.probas_.to_numpy()).all() and np.isfinite(glad.alphas_).all()
     assert (glad.labels_.to_numpy() == np.arange(200) % 2).all()
 
@@ -68,8 +69,13 @@ def test_degenerate_inputs_stay_finite(rows):
 
 
 def test_declared_class_nobody_chose_gets_a_column():
-    answers = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"],
-                            "label": pd.Categorical(["x", "x", "y"], categories=["x", "y", "z"])})
+    answers = pd.DataFrame(
+        {
+            "task": [1, 1, 2],
+            "worker": ["a", "b", "a"],
+            "label": pd.Categorical(["x", "x", "y"], categories=["x", "y", "z"]),
+        }
+    )
     glad = GLAD().fit(answers)
     assert list(glad.probas_.columns) == ["x", "y", "z"]
     assert glad.probas_["z"].max() < 0.5

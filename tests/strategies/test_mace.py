@@ -44,8 +44,16 @@ def test_posteriors_follow_the_model_formula(toy_answers, method):
         assert mace.probas_.loc[task].to_numpy() == pytest.approx(expected, rel=1e-9)
         if method == "em":
             skill, strategy = mace.skills_, mace.strategy_
-            check = [mace.priors_[t] * np.prod([skill[w] * (a == t) + (1 - skill[w]) * strategy.loc[w, a]
-                              for w, a in zip(group["worker"], group["label"], strict=True)]) for t in labels]
+            check = [
+                mace.priors_[t]
+                * np.prod(
+                    [
+                        skill[w] * (a == t) + (1 - skill[w]) * strategy.loc[w, a]
+                        for w, a in zip(group["worker"], group["label"], strict=True)
+                    ]
+                )
+                for t in labels
+            ]
             assert mace.probas_.loc[task].to_numpy() == pytest.approx(np.array(check) / sum(check), rel=1e-9)
 
 
@@ -166,6 +174,8 @@ def test_learned_prior_recovers_imbalanced_classes():
     uniform = MACE(class_prior="uniform").fit(answers)
     assert learned.priors_.to_numpy() == pytest.approx([0.8, 0.1, 0.1], abs=0.03)
     assert uniform.priors_.to_numpy() == pytest.approx([1 / 3] * 3)
-    accuracy = {name: float((m.labels_.sort_index().to_numpy() == truth).mean())
-                for name, m in (("learned", learned), ("uniform", uniform))}
+    accuracy = {
+        name: float((m.labels_.sort_index().to_numpy() == truth).mean())
+        for name, m in (("learned", learned), ("uniform", uniform))
+    }
     assert accuracy["learned"] > accuracy["uniform"], accuracy

@@ -74,12 +74,8 @@ def test_catd_downweights_the_noisy_worker_and_the_short_tail():
     mean_error = np.abs(Mean().fit_predict(answers).to_numpy() - truth).mean()
     assert np.abs(catd.labels_.to_numpy() - truth).mean() < mean_error / 2
     # long tail: 'few' answers two tasks, 'many' forty, both exactly 1 off the others' consensus on every task
-    base = pd.DataFrame(
-        {"task": np.repeat(np.arange(40), 3), "worker": np.tile(["x", "y", "z"], 40), "label": 0.0}
-    )
-    extra = pd.DataFrame(
-        {"task": np.r_[np.arange(40), [0, 1]], "worker": ["many"] * 40 + ["few"] * 2, "label": 1.0}
-    )
+    base = pd.DataFrame({"task": np.repeat(np.arange(40), 3), "worker": np.tile(["x", "y", "z"], 40), "label": 0.0})
+    extra = pd.DataFrame({"task": np.r_[np.arange(40), [0, 1]], "worker": ["many"] * 40 + ["few"] * 2, "label": 1.0})
     tail = CATD(n_iter=1).fit(pd.concat([base, extra], ignore_index=True))
     assert tail.skills_["few"] < tail.skills_["many"]
 

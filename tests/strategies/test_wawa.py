@@ -16,9 +16,7 @@ def test_skills_are_agreement_with_majority_vote(toy_answers):
 def test_skills_and_weighted_shares_by_hand():
     """w3 disagrees with the majority on a, b, c and agrees on x: skill 1/4; w1 the reverse: 3/4; w4 always
     agrees."""
-    rows = [(t, w, 0) for t in ("a", "b", "c") for w in ("w1", "w2")] + [
-        (t, "w3", 1) for t in ("a", "b", "c")
-    ]
+    rows = [(t, w, 0) for t in ("a", "b", "c") for w in ("w1", "w2")] + [(t, "w3", 1) for t in ("a", "b", "c")]
     rows += [("x", "w1", 0), ("x", "w3", 1), ("x", "w4", 1), ("y", "w4", 1), ("y", "w2", 1)]
     answers = pd.DataFrame(rows, columns=["task", "worker", "label"])
     model = Wawa().fit(answers)
