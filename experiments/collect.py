@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit
 
-from experiments.plots import plot_metric
 from experiments.storage import write_csv
 
 METRICS: tuple[str, ...] = (
@@ -95,7 +94,8 @@ def summarise(metrics: pd.DataFrame, by: list[str] | None = None) -> pd.DataFram
     summary = grouped.agg(mean="mean", sd="std", n="count").reset_index()
     n = summary["n"].to_numpy()
     with np.errstate(invalid="ignore"):
-        half_width = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * summary["sd"] / np.sqrt(n), np.nan)
+        quantile = stdtrit(np.maximum(n - 1, 1), 0.975)  # Student t's 97.5% point
+        half_width = np.where(n > 1, quantile * summary["sd"] / np.sqrt(n), np.nan)
     summary["ci95_low"] = summary["mean"] - half_width
     summary["ci95_high"] = summary["mean"] + half_width
     return summary
@@ -146,6 +146,8 @@ def plot_sweep(summary: pd.DataFrame, varying: list[str], folder: Path) -> list[
     others = [c for c in varying if c != x and summary[c].nunique() <= 4]
     panel = others[0] if others else None
     metrics = [m for m in ("accuracy", "spend", "answers_per_item") if m in set(summary["metric"])]
+    from experiments.plots import plot_metric  # matplotlib loads only when a sweep is plotted
+
     return [plot_metric(summary, metric, x, folder / f"{metric}.png", panel) for metric in metrics]
 
 

@@ -171,7 +171,8 @@ def main(cfg: DictConfig) -> None:
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
         print(f"crowdlab: configuration error: {cause}", file=sys.stderr)
         sys.exit(2)
-    shown = ("accuracy", "macro_f1", "brier", "fit_seconds")
+    # accuracy counts an unlabeled item as wrong; accuracy_labeled scores only the labeled ones: shown side by side
+    shown = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "brier", "fit_seconds")
     table = wide_view(summarise(metrics, by=["aggregator"]), shown)
     ledger = metrics.iloc[0]
     print(
@@ -188,10 +189,18 @@ def main(cfg: DictConfig) -> None:
     print(f"results: {output_dir}")
 
 
-if __name__ == "__main__":
+def cli(arguments: list[str] | None = None) -> int:
+    """``crowdlab run`` / ``python -m experiments.run``: check the list-valued overrides, then hand over to Hydra."""
+    if arguments is not None:
+        sys.argv = [sys.argv[0], *arguments]
     try:
         check_aggregator_names(sys.argv[1:])
     except ConfigError as error:
         print(f"crowdlab: configuration error: {error}", file=sys.stderr)
-        sys.exit(2)
+        return 2
     main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

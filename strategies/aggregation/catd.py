@@ -7,7 +7,7 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
+from scipy.special import chdtri
 
 from strategies.aggregation.numeric_base import (
     BaseNumericAggregator,
@@ -63,7 +63,7 @@ class CATD(BaseNumericAggregator):
             ordered.value[ordered.start + (ordered.count - 1) // 2] + ordered.value[ordered.start + ordered.count // 2]
         ) / 2.0
         n_answered = np.bincount(codes.worker, minlength=codes.n_workers)
-        confidence = chi2.ppf(self.alpha / 2.0, n_answered)
+        confidence = chdtri(n_answered, 1.0 - self.alpha / 2.0)  # chi2.ppf(alpha / 2, n), without scipy.stats
         weights = np.ones(codes.n_workers)
         self.n_iter_ = 0
         for _ in range(self.n_iter):
