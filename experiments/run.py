@@ -30,10 +30,10 @@ from tqdm import tqdm
 
 from experiments.collect import summarise, wide_view
 from experiments.metrics import evaluate, needs_gold, rater_quality_scores
-from experiments.storage import write_csv, write_json, write_text
+from experiments.storage import TABLE_FORMATS, write_csv, write_json, write_table, write_text
 from sim import simulate
 from sim.campaign import interactive_terminal
-from sim.validation import ConfigError, check_int
+from sim.validation import ConfigError, check_choice, check_int
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +153,15 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     metrics = pd.DataFrame(rows)
     if output_dir is not None:
         output = Path(output_dir)
+        table_format = check_choice("output.format", cfg.get("output", {}).get("format", "parquet"), TABLE_FORMATS)
         for name, parts in tables.items():
             if parts:
-                write_csv(pd.concat(parts, ignore_index=True), output / f"{name}.csv")
+                write_table(pd.concat(parts, ignore_index=True), output, name, table_format)
         write_json(ledgers, output / "ledger.json")
         write_text(OmegaConf.to_yaml(cfg, resolve=True), output / "config.yaml")
-        write_csv(metrics, output / "metrics.csv")  # last: its presence marks a finished run
+        if table_format == "parquet":
+            write_table(metrics, output, "metrics", "parquet")
+        write_csv(metrics, output / "metrics.csv")  # also for spreadsheets; last: its presence marks a finished run
     return metrics
 
 

@@ -3,6 +3,7 @@ interrupted run or sweep never leaves a half-written table (``os.replace`` is at
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -40,6 +41,31 @@ def _umask() -> int:
 
 def write_csv(table: pd.DataFrame | pd.Series, path: str | Path, index: bool = False) -> Path:
     return atomic_write(path, lambda file: table.to_csv(file, index=index, lineterminator="\n"))
+
+
+TABLE_FORMATS: tuple[str, ...] = ("parquet", "csv")
+
+
+def write_parquet(table: pd.DataFrame, path: str | Path) -> Path:
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    return atomic_write(path, lambda file: file.write(buffer.getvalue()), binary=True)
+
+
+def write_table(table: pd.DataFrame, folder: str | Path, name: str, format: str = "parquet") -> Path:
+    """``table`` as ``folder/name.parquet`` (or ``.csv``), atomically."""
+    path = Path(folder) / f"{name}.{format}"
+    return write_parquet(table, path) if format == "parquet" else write_csv(table, path)
+
+
+def read_table(folder: str | Path, name: str) -> pd.DataFrame:
+    """``folder/name.parquet`` or, failing that, ``folder/name.csv`` (results written in either format)."""
+    folder = Path(folder)
+    if (folder / f"{name}.parquet").is_file():
+        return pd.read_parquet(folder / f"{name}.parquet")
+    if (folder / f"{name}.csv").is_file():
+        return pd.read_csv(folder / f"{name}.csv")
+    raise FileNotFoundError(f"no {name}.parquet or {name}.csv in {folder}")
 
 
 def write_json(data: Any, path: str | Path) -> Path:

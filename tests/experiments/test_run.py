@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from experiments.collect import load_metrics, summarise
 from experiments.run import build_design, run
-from experiments.storage import atomic_write
+from experiments.storage import atomic_write, read_table
 from sim import Campaign, RaterPopulation, TaskDesign
 from sim.validation import ConfigError
 from strategies.assignment import AssignmentPolicy
@@ -51,7 +51,8 @@ def test_every_option_composes_and_builds(group):
 def test_run_writes_every_table_and_a_tidy_metrics_row_per_aggregator_and_replicate(tmp_path):
     cfg = composed([*SMALL, "n_replicates=2", "aggregators=[majority_vote,dawid_skene]"])
     metrics = run(cfg, tmp_path)
-    for name in ("metrics.csv", "answers.csv", "truth.csv", "items.csv", "raters.csv", "ledger.json", "config.yaml"):
+    for name in ("metrics.csv", "metrics.parquet", "answers.parquet", "truth.parquet", "items.parquet",
+                 "raters.parquet", "ledger.json", "config.yaml"):  # fmt: skip
         assert (tmp_path / name).is_file(), name
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
     written = pd.read_csv(tmp_path / "metrics.csv")
@@ -63,7 +64,7 @@ def test_run_writes_every_table_and_a_tidy_metrics_row_per_aggregator_and_replic
     )
     assert written["accuracy"].between(0, 1).all()
     pd.testing.assert_frame_equal(written[["aggregator", "accuracy"]], metrics[["aggregator", "accuracy"]])
-    answers = pd.read_csv(tmp_path / "answers.csv")
+    answers = read_table(tmp_path, "answers")
     assert {"task", "worker", "label", "is_gold", "t_start", "t_end", "cost", "p_correct", "replicate"} <= set(
         answers.columns
     )
@@ -77,9 +78,9 @@ def test_condorcet_preset_gives_every_item_its_full_redundancy(tmp_path):
     metrics = run(cfg, tmp_path)
     row = metrics.iloc[0]
     assert row["answers_per_item"] == 5.0 and row["stop_reason"] == "complete"
-    raters = pd.read_csv(tmp_path / "raters.csv")
+    raters = read_table(tmp_path, "raters")
     assert set(raters["archetype"]) == {"condorcet"} and (raters["condorcet_accuracy"] == 0.6).all()
-    items = pd.read_csv(tmp_path / "items.csv")
+    items = read_table(tmp_path, "items")
     assert (items["difficulty"] == 0).all() and not items["is_gold"].any()
 
 
@@ -230,3 +231,19 @@ def test_every_preset_runs_a_one_job_sweep(tmp_path, preset):
                 f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert len(list(tmp_path.rglob("metrics.csv"))) == 1
+
+
+def test_parquet_and_csv_hold_the_same_tables(tmp_path):
+    """output.format=csv writes every table as CSV; read back, both formats give the same values."""
+    overrides = [*SMALL, "aggregators=[majority_vote]"]
+    run(composed([*overrides, "output.format=parquet"]), tmp_path / "parquet")
+    run(composed([*overrides, "output.format=csv"]), tmp_path / "csv")
+    assert not list((tmp_path / "csv").glob("*.parquet"))
+    for name in ("answers", "truth", "items", "raters", "metrics"):
+        parquet, csv = read_table(tmp_path / "parquet", name), read_table(tmp_path / "csv", name)
+        timing = [column for column in parquet.columns if column == "fit_seconds"]  # measured, not simulated
+        same = [table.drop(columns=timing).astype(object) for table in (parquet, csv)]
+        same = [table.where(table.notna(), None) for table in same]  # an empty cell is None in one, NaN in the other
+        pd.testing.assert_frame_equal(*same, check_dtype=False)
+    with pytest.raises(ConfigError, match=r"output.format must be one of \['parquet', 'csv'\], got 'xlsx'"):
+        run(composed([*overrides, "output.format=xlsx"]), tmp_path / "bad")
