@@ -38,8 +38,11 @@ Config groups: task, raters, campaign, assignment, quality, aggregators, experim
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"  {name:<{width}}  {summary}" for name, (_, _, summary) in COMMANDS.items()]
-    return "usage: crowdlab COMMAND [ARGUMENTS]\n\ncommands:\n" + "\n".join(lines) + "\n\n" + (
-        "crowdlab COMMAND --help describes one.\n"
+    return (
+        "usage: crowdlab COMMAND [ARGUMENTS]\n\ncommands:\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + ("crowdlab COMMAND --help describes one.\n")
     )
 
 

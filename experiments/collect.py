@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
-from experiments.storage import write_csv
+from experiments.storage import write_csv, write_text
 
 METRICS: tuple[str, ...] = (
     "accuracy",
@@ -41,7 +41,7 @@ METRICS: tuple[str, ...] = (
     "score_recall",
 )
 DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality")
-SHOWN: tuple[str, ...] = ("accuracy", "macro_f1", "spend", "duration_hours")
+SHOWN: tuple[str, ...] = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "spend", "duration_hours")
 
 
 def load_metrics(directory: str | Path) -> pd.DataFrame:
@@ -110,29 +110,91 @@ def wide_view(summary: pd.DataFrame, metrics: tuple[str, ...] = SHOWN) -> pd.Dat
         f"{mean:.4g}" if np.isnan(h) else f"{mean:.4g} ± {h:.2g}" for mean, h in zip(shown["mean"], half, strict=True)
     ]
     table = shown.pivot_table(index=by, columns="metric", values="cell", aggfunc="first")
-    return table[[metric for metric in metrics if metric in table.columns]].reset_index()
+    table = table[[metric for metric in metrics if metric in table.columns]].reset_index()
+    table.columns.name = None  # the pivot's "metric" axis name would print as an empty column
+    return table
+
+
+def expected_jobs(directory: Path) -> int | None:
+    """How many jobs the sweep in ``directory`` launches (the product of its swept values' counts, from Hydra's
+    ``multirun.yaml``), or None for a single run or a folder Hydra did not write."""
+    record = directory / "multirun.yaml"
+    if not record.is_file():
+        return None
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    hydra_config = OmegaConf.load(record).hydra
+    swept = {str(key): f"{key}={value}" for key, value in (hydra_config.sweeper.get("params") or {}).items()}
+    for override in hydra_config.overrides.task:  # the command line takes precedence over the preset's sweep
+        swept[str(override).split("=", 1)[0].lstrip("+~")] = str(override)
+    jobs = 1
+    for parsed in OverridesParser.create().parse_overrides(list(swept.values())):
+        if parsed.is_sweep_override():
+            jobs *= len(list(parsed.sweep_string_iterator()))
+    return jobs
+
+
+def missing_jobs(directory: Path, metrics: pd.DataFrame) -> list[str]:
+    """Job folders of the sweep with no finished results (started and stopped, or never started)."""
+    expected = expected_jobs(directory)
+    if expected is None:
+        return []
+    finished = set(metrics["run_dir"].astype(str))
+    return [str(job) for job in range(expected) if str(job) not in finished]
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    rows = ["| " + " | ".join(map(str, row)) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def write_report(directory: Path, table: pd.DataFrame, plots: list[Path], missing: list[str]) -> list[Path]:
+    """``report.md`` and ``report.html``: the summary table (mean ± 95% half-width) and the figures."""
+    note = f"\n\n**Unfinished jobs** (not in the table): {', '.join(missing)}" if missing else ""
+    figures = "\n\n".join(f"![{path.stem}]({path.name})" for path in plots)
+    intro = f"Sweep `{directory}`: one row per design and aggregator; mean ± half-width of the 95% interval."
+    markdown = f"# Sweep report\n\n{intro}{note}\n\n{markdown_table(table)}\n\n{figures}\n"
+    images = "".join(f'<p><img src="{path.name}" alt="{path.stem}" style="max-width:100%"></p>' for path in plots)
+    warning = f"<p><strong>Unfinished jobs</strong> (not in the table): {', '.join(missing)}</p>" if missing else ""
+    html = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Sweep report</title></head><body>"
+        f"<h1>Sweep report</h1><p>{intro}</p>{warning}{table.to_html(index=False)}{images}</body></html>\n"
+    )
+    return [write_text(markdown, directory / "report.md"), write_text(html, directory / "report.html")]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", help="a run or multirun directory (searched recursively for metrics.csv)")
     parser.add_argument("--out", help="where to write the tidy summary (default: DIRECTORY/summary.csv)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when jobs of the sweep have no results")
     args = parser.parse_args(argv)
     try:
         metrics = load_metrics(args.directory)
     except FileNotFoundError as error:
         print(f"collect: {error}", file=sys.stderr)
         return 2
+    missing = missing_jobs(Path(args.directory), metrics)
+    if missing:
+        print(f"collect: warning: {len(missing)} job(s) of the sweep have no results: {', '.join(missing)} "
+              "(rerun the sweep's command to finish them)", file=sys.stderr)  # fmt: skip
     summary = summarise(metrics)
     out = Path(args.out) if args.out else Path(args.directory) / "summary.csv"
     write_csv(summary, out)
     shown = SHOWN + tuple(m for m in ("answers_per_item", "qc_precision", "qc_recall") if m in set(summary["metric"]))
+    table = wide_view(summary, shown)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(wide_view(summary, shown).to_string(index=False))
+        print(table.to_string(index=False))
     print(f"\n{len(metrics)} rows from {metrics['run_dir'].nunique()} runs -> {out}")
-    for path in plot_sweep(summary, design_columns(metrics), out.parent):
+    plots = plot_sweep(summary, design_columns(metrics), out.parent)
+    for path in plots:
         print(f"plot -> {path}")
-    return 0
+    for path in write_report(out.parent, table, plots, missing):
+        print(f"report -> {path}")
+    return 1 if missing and args.strict else 0
 
 
 def plot_sweep(summary: pd.DataFrame, varying: list[str], folder: Path) -> list[Path]:

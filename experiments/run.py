@@ -30,7 +30,14 @@ from tqdm import tqdm
 
 from experiments.collect import summarise, wide_view
 from experiments.metrics import evaluate, needs_gold, rater_quality_scores
-from experiments.storage import TABLE_FORMATS, write_csv, write_json, write_table, write_text
+from experiments.storage import (
+    TABLE_FORMATS,
+    remove_stale_temporaries,
+    write_csv,
+    write_json,
+    write_table,
+    write_text,
+)
 from sim import simulate
 from sim.campaign import interactive_terminal
 from sim.validation import ConfigError, check_choice, check_int
@@ -113,8 +120,34 @@ def build_aggregators(cfg: DictConfig) -> dict[str, Any]:
     return {str(name): instantiate(node) for name, node in cfg.aggregators.items()}
 
 
+TABLES: tuple[str, ...] = ("answers", "truth", "items", "raters")
+
+
+def finished(cfg: DictConfig, output_dir: Path) -> pd.DataFrame | None:
+    """The metrics of a run already complete in ``output_dir`` with this very config (every file there, the same
+    resolved config), else None: rerunning a sweep into its folder redoes only the jobs that did not finish."""
+    config, metrics = output_dir / "config.yaml", output_dir / "metrics.csv"
+    if not (config.is_file() and metrics.is_file() and (output_dir / "ledger.json").is_file()):
+        return None
+    if config.read_text(encoding="utf-8") != OmegaConf.to_yaml(cfg, resolve=True):
+        return None
+    table_format = cfg.get("output", {}).get("format", "parquet")
+    if cfg.get("write_tables", True) and not all((output_dir / f"{t}.{table_format}").is_file() for t in TABLES):
+        return None
+    return pd.read_csv(metrics)
+
+
 def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
-    """Simulate, aggregate and score; write the tables to ``output_dir`` if given; return the metrics table."""
+    """Simulate, aggregate and score; write the tables to ``output_dir`` if given; return the metrics table.
+
+    With ``output_dir``: temporary files an interrupted write left there are removed first, and a run that is
+    already complete there with the same config is not run again (its metrics are returned)."""
+    if output_dir is not None:
+        remove_stale_temporaries(Path(output_dir))
+        done = finished(cfg, Path(output_dir))
+        if done is not None:
+            log.info("complete with the same config, not run again: %s", output_dir)
+            return done
     seed = check_int("seed", cfg.seed, 0)
     n_replicates = check_int("n_replicates", cfg.n_replicates, 1)
     task, raters, campaign, assignment, quality = build_design(cfg)
@@ -130,7 +163,7 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
         progress = interactive_terminal()
     design = design_values(cfg)
     rows: list[dict[str, Any]] = []
-    tables: dict[str, list[pd.DataFrame]] = {"answers": [], "truth": [], "items": [], "raters": []}
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     ledgers: list[dict[str, Any]] = []
     for replicate in tqdm(range(n_replicates), desc="replicates", disable=not progress or n_replicates == 1):
         result = simulate(
@@ -174,6 +207,11 @@ def main(cfg: DictConfig) -> None:
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
         print(f"crowdlab: configuration error: {cause}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(
+            f"crowdlab: interrupted; finished runs are kept, the same command resumes ({output_dir})", file=sys.stderr
+        )
+        sys.exit(130)
     # accuracy counts an unlabeled item as wrong; accuracy_labeled scores only the labeled ones: shown side by side
     shown = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "brier", "fit_seconds")
     table = wide_view(summarise(metrics, by=["aggregator"]), shown)
@@ -201,7 +239,11 @@ def cli(arguments: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"crowdlab: configuration error: {error}", file=sys.stderr)
         return 2
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # between jobs, or in Hydra: the runs that finished are kept all the same
+        print("crowdlab: interrupted; finished runs are kept, the same command resumes", file=sys.stderr)
+        return 130
     return 0
 
 

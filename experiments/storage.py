@@ -32,6 +32,14 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], Any], binary: bool
     return path
 
 
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files (``.NAME.*.tmp``) that a killed writer left in ``folder``; returns them."""
+    stale = sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def _umask() -> int:
     """The process's umask (read by setting and restoring it: there is no getter)."""
     mask = os.umask(0)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -247,3 +249,53 @@ def test_parquet_and_csv_hold_the_same_tables(tmp_path):
         pd.testing.assert_frame_equal(*same, check_dtype=False)
     with pytest.raises(ConfigError, match=r"output.format must be one of \['parquet', 'csv'\], got 'xlsx'"):
         run(composed([*overrides, "output.format=xlsx"]), tmp_path / "bad")
+
+
+def _start_sweep(sweep: Path, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "experiments.run", "-m", "task.n_items=3000", "raters.n_raters=30",
+         "aggregators=[majority_vote]", "seed=1,2,3,4,5,6", f"hydra.sweep.dir={sweep}"],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "CI": "1"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, how):
+    """Kill a six-job sweep after two jobs finished; the same command then runs only the unfinished jobs, leaves no
+    temporary file, and gives exactly the rows of an uninterrupted sweep. SIGINT ends with one line, no traceback."""
+    sweep = tmp_path / "sweep"
+    process = _start_sweep(sweep, tmp_path)
+    deadline = time.monotonic() + 120
+    while len(list(sweep.rglob("metrics.csv"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, how)
+    _, stderr = process.communicate(timeout=60)
+    finished_before = {path: path.stat().st_mtime_ns for path in sweep.rglob("metrics.csv")}
+    assert 2 <= len(finished_before) < 6
+    if how == signal.SIGINT:
+        assert "Traceback" not in stderr and "interrupted; finished runs are kept" in stderr
+    resumed = _start_sweep(sweep, tmp_path)
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert {path: path.stat().st_mtime_ns for path in finished_before} == finished_before  # not run again
+    assert not list(sweep.rglob(".*.tmp"))
+    whole = tmp_path / "whole"
+    assert _start_sweep(whole, tmp_path).communicate(timeout=300) is not None
+    columns = lambda table: table.drop(columns=["fit_seconds"]).sort_values("run_dir").reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(columns(load_metrics(sweep)), columns(load_metrics(whole)), check_exact=True)
+
+
+def test_collect_warns_about_unfinished_jobs_and_strict_fails(tmp_path):
+    """A three-job sweep with one job's results gone: collect still summarises the two, names the missing job on
+    stderr, writes the report, and exits 1 with --strict."""
+    sweep = tmp_path / "sweep"
+    done = _cli("-m", *SMALL, "seed=1,2,3", "aggregators=[majority_vote]", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (sweep / "1" / "metrics.csv").unlink()
+    collect = [sys.executable, "-m", "experiments.collect", str(sweep)]
+    lenient = subprocess.run(collect, capture_output=True, text=True, cwd=ROOT)
+    assert lenient.returncode == 0 and "1 job(s) of the sweep have no results: 1" in lenient.stderr
+    assert "Unfinished jobs" in (sweep / "report.md").read_text() and (sweep / "report.html").is_file()
+    strict = subprocess.run([*collect, "--strict"], capture_output=True, text=True, cwd=ROOT)
+    assert strict.returncode == 1
