@@ -41,6 +41,7 @@ from experiments.storage import (
 from sim import simulate
 from sim.campaign import interactive_terminal
 from sim.validation import ConfigError, check_choice, check_int
+from strategies.aggregation.base import SettingError
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,15 @@ def build_aggregators(cfg: DictConfig) -> dict[str, Any]:
     """Aggregator objects by their config name (conf/aggregators/<name>.yaml), in the order chosen."""
     if "aggregators" not in cfg or not cfg.aggregators:
         raise ConfigError("aggregators must name at least one aggregator, e.g. aggregators=[majority_vote]")
-    return {str(name): instantiate(node) for name, node in cfg.aggregators.items()}
+    built = {}
+    for name, node in cfg.aggregators.items():
+        try:
+            built[str(name)] = instantiate(node)
+        except InstantiationException as error:
+            if isinstance(error.__cause__, SettingError):  # a hyperparameter outside its accepted values
+                raise ConfigError(f"aggregators.{name}.{error.__cause__}") from None
+            raise
+    return built
 
 
 TABLES: tuple[str, ...] = ("answers", "truth", "items", "raters")
@@ -152,6 +161,12 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     n_replicates = check_int("n_replicates", cfg.n_replicates, 1)
     task, raters, campaign, assignment, quality = build_design(cfg)
     aggregators = build_aggregators(cfg)
+    binary = [name for name, aggregator in aggregators.items() if getattr(aggregator, "binary_only", False)]
+    if binary and task.n_classes > 2:
+        raise ConfigError(
+            f"aggregators {binary} work on two classes only, but task.n_classes = {task.n_classes}; accepted values: "
+            "task.n_classes=2, or leave them out of aggregators"
+        )
     gold_users = [name for name, aggregator in aggregators.items() if needs_gold(aggregator)]
     if gold_users and task.gold_fraction == 0:
         raise ConfigError(
@@ -159,6 +174,8 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
             "task.gold_fraction in (0, 1], e.g. task.gold_fraction=0.05"
         )
     progress = cfg.get("progress")
+    if progress is not None and not isinstance(progress, bool):
+        raise ConfigError(f"progress must be true, false or null (only on a terminal), got {progress!r}")
     if progress is None:
         progress = interactive_terminal()
     design = design_values(cfg)

@@ -122,7 +122,7 @@ class Campaign:
     visibility: str = "page"
 
     def __post_init__(self) -> None:
-        check_int("campaign.redundancy", self.redundancy, 1)
+        object.__setattr__(self, "redundancy", check_int("campaign.redundancy", self.redundancy, 1))  # 2e4 -> 20000
         if self.budget is not None:
             check_float("campaign.budget", self.budget, 0.0)
         check_float("campaign.pay_per_answer", self.pay_per_answer, 0.0)
@@ -132,8 +132,14 @@ class Campaign:
             check_float("campaign.horizon_hours", self.horizon_hours, 0.0, low_open=True)
         check_choice("campaign.arrival", self.arrival, ARRIVALS)
         check_float("campaign.arrival_rate_per_hour", self.arrival_rate_per_hour, 0.0, low_open=True)
-        check_int("campaign.page_size", self.page_size, 1)
+        object.__setattr__(self, "page_size", check_int("campaign.page_size", self.page_size, 1))  # 2e4 -> 20000
         check_choice("campaign.visibility", self.visibility, VISIBILITIES)
+        if self.horizon_hours is not None and self.training_minutes >= 60.0 * self.horizon_hours:
+            raise ConfigError(
+                f"campaign.training_minutes = {self.training_minutes} leaves no time for work before "
+                f"campaign.horizon_hours = {self.horizon_hours} ({60 * self.horizon_hours:g} minutes); accepted "
+                "values: training_minutes below the horizon"
+            )
         if self.budget is not None and Fraction(self.budget) < Fraction(self.pay_per_answer) + self.training_cost:
             raise ConfigError(
                 f"campaign.budget = {self.budget} is too small to buy one answer: it must be at least "

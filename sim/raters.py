@@ -140,7 +140,12 @@ class RaterPopulation:
     collusion_copy_probability: float = 0.8
 
     def __post_init__(self) -> None:
-        check_int("raters.n_raters", self.n_raters, 1)
+        object.__setattr__(self, "n_raters", check_int("raters.n_raters", self.n_raters, 1))  # 2e4 -> 20000
+        if not isinstance(self.archetypes, Mapping):
+            raise ConfigError(
+                f"raters.archetypes must map archetype names to shares, e.g. {{honest: 0.9, spammer: 0.1}}; accepted "
+                f"names: {list(ARCHETYPES)}; got {self.archetypes!r}"
+            )
         shares = dict(self.archetypes)
         for name, share in shares.items():
             check_choice("raters.archetypes", name, ARCHETYPES)
@@ -166,11 +171,13 @@ class RaterPopulation:
         ):
             check_float(f"raters.{key}", getattr(self, key), 0.0, low_open=True)
         check_float("raters.break_minutes", self.break_minutes, 0.0)
-        check_int("raters.sessions", self.sessions, 1)
+        object.__setattr__(self, "sessions", check_int("raters.sessions", self.sessions, 1))  # 2e4 -> 20000
         check_probability("raters.quit_probability", self.quit_probability)
         check_float("raters.drift_sd", self.drift_sd, 0.0)
         check_probability("raters.colluder_share", self.colluder_share)
-        check_int("raters.collusion_group_size", self.collusion_group_size, 2)
+        object.__setattr__(
+            self, "collusion_group_size", check_int("raters.collusion_group_size", self.collusion_group_size, 2)
+        )  # 2e4 -> 20000
         check_probability("raters.collusion_copy_probability", self.collusion_copy_probability)
         check_choice("raters.learning_curve", self.learning_curve, LEARNING_CURVES)
         check_choice("raters.adversary_strategy", self.adversary_strategy, ADVERSARY_STRATEGIES)
@@ -179,6 +186,13 @@ class RaterPopulation:
                 raise ConfigError("raters.accuracy must be set (a probability in [0, 1]) for condorcet raters")
         if self.accuracy is not None:
             check_probability("raters.accuracy", self.accuracy)
+            if shares.get("condorcet", 0) <= 0:
+                raise ConfigError(
+                    f"raters.accuracy = {self.accuracy} sets the accuracy of condorcet raters, and there are none "
+                    "(raters.archetypes.condorcet = 0): give condorcet raters a share, e.g. "
+                    "raters.archetypes={condorcet: 1}, or set raters.ability_mean (logits) for honest raters, or "
+                    "raters.accuracy=null"
+                )
         if shares.get("confusion", 0) > 0 and self.confusion is None:
             raise ConfigError("raters.confusion must be set (a K x K row-stochastic matrix) for confusion raters")
 

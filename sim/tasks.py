@@ -78,8 +78,8 @@ class TaskDesign:
     revised_fraction: float = 0.0
 
     def __post_init__(self) -> None:
-        check_int("task.n_items", self.n_items, 1)
-        check_int("task.n_classes", self.n_classes, 2)
+        object.__setattr__(self, "n_items", check_int("task.n_items", self.n_items, 1))  # 2e4 -> 20000
+        object.__setattr__(self, "n_classes", check_int("task.n_classes", self.n_classes, 2))  # 2e4 -> 20000
         check_probability("task.guideline_complexity", self.guideline_complexity)
         check_float("task.difficulty_mean", self.difficulty_mean)
         check_float("task.difficulty_sd", self.difficulty_sd, 0.0)
@@ -92,8 +92,8 @@ class TaskDesign:
         check_float("task.seconds_per_item", self.seconds_per_item, 0.0, low_open=True)
         check_float("task.complexity_time", self.complexity_time, 0.0)
         check_float("task.difficulty_time", self.difficulty_time, 0.0)
-        check_probability("task.gold_fraction", self.gold_fraction)
-        check_int("task.n_gold", self.n_gold, 0)
+        check_float("task.gold_fraction", self.gold_fraction, 0.0, 1.0, high_open=True)  # 1: no regular answer
+        object.__setattr__(self, "n_gold", check_int("task.n_gold", self.n_gold, 0))  # 2e4 -> 20000
         if self.gold_fraction > 0 and self.n_gold == 0:
             raise ConfigError("task.n_gold must be >= 1 when task.gold_fraction > 0, got 0")
         if self.revision_hours is not None:

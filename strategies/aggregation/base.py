@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -234,10 +234,66 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
+class SettingError(ValueError):
+    """A hyperparameter outside its accepted values; ``setting`` names it (the config key's last part)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The accepted values of one hyperparameter: a number (``int`` or ``float``) in an interval, or a choice;
+    ``optional`` admits None."""
+
+    kind: type | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[Any, ...] = ()
+    optional: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        if value is None and self.optional:
+            return
+        if self.choices:
+            if value not in self.choices:
+                raise SettingError(name, f"{name} must be one of {list(self.choices)}, got {value!r}")
+            return
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or (self.kind is int and not float(value).is_integer()) or not np.isfinite(value):
+            raise SettingError(name, f"{name} must be {'an integer' if self.kind is int else 'a number'}"
+                               f"{self._interval()}, got {value!r}")  # fmt: skip
+        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        if too_low or (self.high is not None and value > self.high):
+            kind = " an integer" if self.kind is int else ""
+            raise SettingError(name, f"{name} must be{kind}{self._interval()}, got {value!r}")
+
+    def _interval(self) -> str:
+        if self.low is None and self.high is None:
+            return ""
+        if self.high is None:
+            return f" > {self.low:g}" if self.low_open else f" >= {self.low:g}"
+        left = "(" if self.low_open else "["
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf)" if self.high is None else f"{self.high:g}]"
+        return f" in {left}{low}, {high}"
+
+
 class BaseAggregator:
-    """Common entry points; subclasses implement :meth:`fit` and set ``labels_``."""
+    """Common entry points; subclasses implement :meth:`fit` and set ``labels_``.
+
+    ``settings`` declares the accepted values of the hyperparameters; they are checked when the aggregator is built,
+    so that a wrong value fails at once with :class:`SettingError`, naming it, rather than deep inside ``fit``.
+    """
 
     labels_: pd.Series
+    settings: ClassVar[dict[str, Setting]] = {}
+
+    def __post_init__(self) -> None:
+        for name, setting in self.settings.items():
+            setting.check(name, getattr(self, name))
 
     def fit(self, data: pd.DataFrame) -> Self:  # pragma: no cover - abstract
         raise NotImplementedError

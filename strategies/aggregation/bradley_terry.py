@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
 
-from strategies.aggregation.base import AnswersError, check_answers
+from strategies.aggregation.base import AnswersError, Setting, check_answers
 
 COMPARISON_COLUMNS: tuple[str, ...] = ("left", "right", "label")
 BradleyTerryMethod = Literal["newman", "mm"]
@@ -86,6 +86,13 @@ class BradleyTerry:
     itself. Two items that won equally often against each other get equal scores.
     """
 
+    settings: ClassVar[dict[str, Setting]] = {
+        "n_iter": Setting(int, 1),
+        "tol": Setting(float, 0.0),
+        "pseudo_count": Setting(float, 0.0),
+        "method": Setting(choices=("newman", "mm")),
+    }
+
     n_iter: int = 100
     tol: float = 1e-5
     pseudo_count: float = 0.1
@@ -94,6 +101,10 @@ class BradleyTerry:
     scores_: pd.Series = field(init=False, repr=False)
     loss_history_: list[float] = field(init=False, repr=False)
     n_iter_: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, setting in self.settings.items():
+            setting.check(name, getattr(self, name))
 
     def fit(self, data: pd.DataFrame) -> Self:
         if self.pseudo_count < 0 or self.n_iter < 0:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
 from scipy.special import chdtri
 
+from strategies.aggregation.base import Setting
 from strategies.aggregation.numeric_base import (
     BaseNumericAggregator,
     encode_numeric,
@@ -43,6 +44,13 @@ class CATD(BaseNumericAggregator):
     holds the final weights scaled to sum to one; ``n_iter_`` the number of rounds run. Answers in column
     ``label`` (see ``numeric_base``).
     """
+
+    settings: ClassVar[dict[str, Setting]] = {
+        "alpha": Setting(float, 0.0, 1.0, low_open=True),
+        "n_iter": Setting(int, 1),
+        "tol": Setting(float, 0.0),
+        "epsilon": Setting(float, 0.0, low_open=True),
+    }
 
     alpha: float = 0.05
     n_iter: int = 100

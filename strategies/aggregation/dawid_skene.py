@@ -14,6 +14,7 @@ from strategies.aggregation.base import (
     AnswersError,
     BaseClassificationAggregator,
     EncodedAnswers,
+    Setting,
     argmax_rows,
     encode_answers,
 )
@@ -64,6 +65,12 @@ class DawidSkene(BaseClassificationAggregator):
     ``loss_history_`` is that of the call's refit. ``fit`` starts over: it drops the answers of earlier
     ``partial_fit`` calls. For answer-by-answer updates use ``online_model(...).add``.
     """
+
+    settings: ClassVar[dict[str, Setting]] = {
+        "n_iter": Setting(int, 1),
+        "tol": Setting(float, 0.0),
+        "smoothing": Setting(float, 0.0),
+    }
 
     #: its online model refits confusion matrices on a schedule (``online_model(..., refit_growth=...)``)
     online_refits: ClassVar[bool] = True

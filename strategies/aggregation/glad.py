@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from scipy.special import expit, log_expit
 
 from strategies.aggregation.base import (
     BaseClassificationAggregator,
+    Setting,
     argmax_rows,
     encode_answers,
     log_posteriors,
@@ -63,6 +64,13 @@ class GLAD(BaseClassificationAggregator):
     Labels from Labelers of Unknown Expertise. NIPS 22 (2009), 2035-2043.
     https://proceedings.neurips.cc/paper/2009/hash/f899139df5e1059396431415e770c6dd-Abstract.html
     """
+
+    settings: ClassVar[dict[str, Setting]] = {
+        "n_iter": Setting(int, 1),
+        "tol": Setting(float, 0.0),
+        "m_step_max_iter": Setting(int, 1),
+        "m_step_tol": Setting(float, 0.0),
+    }
 
     n_iter: int = 100
     tol: float = 1e-5

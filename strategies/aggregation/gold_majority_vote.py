@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from strategies.aggregation._agreement import agreement_counts, reference_codes
-from strategies.aggregation.base import BaseClassificationAggregator, TieBreak, encode_answers
+from strategies.aggregation.base import BaseClassificationAggregator, Setting, TieBreak, encode_answers
 from strategies.aggregation.majority_vote import MajorityVote
 
 
@@ -40,6 +40,8 @@ class GoldMajorityVote(BaseClassificationAggregator):
     ``data`` are ignored; a missing ``true_labels``, one that shares no task with ``data`` or gives a task two
     labels raises ``ValueError``. Duplicate answers of a worker to a gold task count separately.
     """
+
+    settings: ClassVar[dict[str, Setting]] = {"tie_break": Setting(choices=("lowest", "random"))}
 
     tie_break: TieBreak = "lowest"
     random_state: int | np.random.Generator | None = 0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from strategies.aggregation.base import BaseClassificationAggregator, as_generator, encode_answers
+from strategies.aggregation.base import BaseClassificationAggregator, Setting, as_generator, encode_answers
 
 
 @dataclass
@@ -42,6 +42,10 @@ class KOS(BaseClassificationAggregator):
     gets 1/2 each and its label from majority vote, then the lower label. More than two labels raise
     ``ValueError``; a single label seen (and declared) makes every task that label.
     """
+
+    binary_only: ClassVar[bool] = True  # experiments refuse it on more than two classes
+
+    settings: ClassVar[dict[str, Setting]] = {"n_iter": Setting(int, 1)}
 
     n_iter: int = 10
     random_state: int | np.random.Generator | None = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from scipy.special import digamma
 from strategies.aggregation.base import (
     BaseClassificationAggregator,
     EncodedAnswers,
+    Setting,
     argmax_rows,
     as_generator,
     encode_answers,
@@ -101,6 +102,21 @@ class MACE(BaseClassificationAggregator):
     D. Hovy, T. Berg-Kirkpatrick, A. Vaswani and E. Hovy. Learning Whom to Trust with MACE. NAACL-HLT 2013,
     1120-1130. https://aclanthology.org/N13-1132
     """
+
+    settings: ClassVar[dict[str, Setting]] = {
+        "n_restarts": Setting(int, 1),
+        "n_iter": Setting(int, 1),
+        "method": Setting(choices=("vb", "em")),
+        "smoothing": Setting(float, 0.0, optional=True),
+        "default_noise": Setting(float, 0.0, 1.0),
+        "alpha": Setting(float, 0.0, low_open=True),
+        "beta": Setting(float, 0.0, low_open=True),
+        "strategy_prior": Setting(float, 0.0, low_open=True),
+        "tol": Setting(float, 0.0),
+        "restart_iter": Setting(int, 0),
+        "class_prior": Setting(choices=("learned", "uniform")),
+        "verbose": Setting(int, 0),
+    }
 
     n_restarts: int = 10
     n_iter: int = 50

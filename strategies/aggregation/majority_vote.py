@@ -12,6 +12,7 @@ from strategies.aggregation._online import AnswerStream, OnlineMajorityVote
 from strategies.aggregation.base import (
     BaseClassificationAggregator,
     EncodedAnswers,
+    Setting,
     TieBreak,
     argmax_rows,
     as_generator,
@@ -39,6 +40,11 @@ class MajorityVote(BaseClassificationAggregator):
     worker and label ids welcome) and sets ``labels_`` and ``probas_`` exactly as ``fit`` on all of them would;
     ``fit`` starts over. :meth:`online_model` gives the integer-coded model behind it (the engine's fast path).
     """
+
+    settings: ClassVar[dict[str, Setting]] = {
+        "tie_break": Setting(choices=("lowest", "random")),
+        "default_skill": Setting(float, 0.0, optional=True),
+    }
 
     online_refits: ClassVar[bool] = False  # its online model has no parameters to refit
 

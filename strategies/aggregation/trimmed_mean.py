@@ -4,11 +4,12 @@ end."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
+from strategies.aggregation.base import Setting
 from strategies.aggregation.numeric_base import BaseNumericAggregator, encode_numeric, sort_by_task
 
 
@@ -25,6 +26,8 @@ class TrimmedMean(BaseNumericAggregator):
     mean; :math:`p` must be in :math:`[0, 0.5)`, where at least one answer always remains. Answers in column
     ``label``.
     """
+
+    settings: ClassVar[dict[str, Setting]] = {"proportion_to_cut": Setting(float, 0.0, 0.5)}
 
     proportion_to_cut: float = 0.1
 

@@ -4,13 +4,13 @@ vote."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from strategies.aggregation._agreement import agreement_counts, reference_codes
-from strategies.aggregation.base import BaseClassificationAggregator, TieBreak, encode_answers
+from strategies.aggregation.base import BaseClassificationAggregator, Setting, TieBreak, encode_answers
 from strategies.aggregation.majority_vote import MajorityVote
 
 
@@ -33,6 +33,8 @@ class Wawa(BaseClassificationAggregator):
     (crowd-kit gives NaN probabilities there). A single worker, or unanimous answers, give every worker skill
     one and reproduce the majority vote.
     """
+
+    settings: ClassVar[dict[str, Setting]] = {"tie_break": Setting(choices=("lowest", "random"))}
 
     tie_break: TieBreak = "lowest"
     random_state: int | np.random.Generator | None = 0

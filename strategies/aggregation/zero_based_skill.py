@@ -4,7 +4,7 @@ it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ import pandas as pd
 from strategies.aggregation._agreement import agreement_counts
 from strategies.aggregation.base import (
     BaseClassificationAggregator,
+    Setting,
     TieBreak,
     argmax_rows,
     as_generator,
@@ -50,6 +51,15 @@ class ZeroBasedSkill(BaseClassificationAggregator):
     encoded once; the final vote is :class:`MajorityVote` itself. ``K`` counts declared labels too (a
     categorical label column).
     """
+
+    settings: ClassVar[dict[str, Setting]] = {
+        "n_iter": Setting(int, 0),  # no iteration: majority vote with equal skills
+        "lr_init": Setting(float, 0.0, low_open=True),
+        "lr_steps_to_reduce": Setting(int, 1),
+        "lr_reduce_factor": Setting(float, 0.0, 1.0, low_open=True),
+        "eps": Setting(float, 0.0),
+        "tie_break": Setting(choices=("lowest", "random")),
+    }
 
     n_iter: int = 100
     lr_init: float = 1.0

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.validation import ConfigError
+from sim.validation import ConfigError, check_int
 from strategies.assignment._slots import SlotQueue
 from strategies.assignment.base import WAIT, Assignment, AssignmentPolicy
 
@@ -137,8 +137,8 @@ class SequentialPolicy(AssignmentPolicy):
 
     def check_cap(self, max_answers: int, population: RaterPopulation, first: int, what: str) -> None:
         """Refuse ``max_answers`` outside [answers the policy starts each item with, raters in the pool]."""
-        if isinstance(max_answers, bool) or not isinstance(max_answers, int) or max_answers < 1:
-            raise ConfigError(f"{self.key}.max_answers must be an integer >= 1, got {max_answers!r}")
+        check_int(f"{self.key}.max_answers", max_answers, 1)
+        max_answers = int(max_answers)
         if max_answers > population.n_raters:
             raise ConfigError(
                 f"{self.key}.max_answers = {max_answers} exceeds the rater pool: it must be at most "

@@ -34,7 +34,7 @@ class BestOf(SequentialPolicy):
     key: ClassVar[str] = "assignment"
 
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
-        check_int(f"{self.key}.n", self.n, 1)
+        self.n = check_int(f"{self.key}.n", self.n, 1)
         if self.n > population.n_raters:
             raise ConfigError(
                 f"{self.key}.n = {self.n} exceeds the rater pool: it must be at most raters.n_raters = "

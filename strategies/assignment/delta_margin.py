@@ -47,8 +47,9 @@ class DeltaMargin(SequentialPolicy):
     key: ClassVar[str] = "assignment"
 
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
-        check_int(f"{self.key}.delta", self.delta, 1)
+        self.delta = check_int(f"{self.key}.delta", self.delta, 1)
         self.check_cap(self.max_answers, population, self.delta, f"delta = {self.delta}")
+        self.max_answers = int(self.max_answers)
 
     def start(self, run: CampaignRun) -> None:
         self.first_answers, self.cap = self.delta, self.max_answers

@@ -57,9 +57,10 @@ class PosteriorThreshold(SequentialPolicy):
             )
         if not isinstance(self.reopen, bool):
             raise ConfigError(f"{self.key}.reopen must be true or false, got {self.reopen!r}")
-        check_int(f"{self.key}.min_answers", self.min_answers, 1)
+        self.min_answers = check_int(f"{self.key}.min_answers", self.min_answers, 1)
         check_float(f"{self.key}.refit_growth", self.refit_growth, 0.0, low_open=True)
         self.check_cap(self.max_answers, population, self.min_answers, f"min_answers = {self.min_answers}")
+        self.max_answers = int(self.max_answers)
         online_aggregator(f"{self.key}.aggregator", self.aggregator)
 
     def start(self, run: CampaignRun) -> None:

@@ -61,7 +61,7 @@ class AgreementBlocking(QualityControl):
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
         check_choice(f"{self.key}.method", self.method, METHODS)
         check_probability(f"{self.key}.threshold", self.threshold)
-        check_int(f"{self.key}.min_answers", self.min_answers, 1)
+        self.min_answers = check_int(f"{self.key}.min_answers", self.min_answers, 1)
         if not isinstance(self.drop_answers, bool):
             raise ConfigError(f"{self.key}.drop_answers must be true or false, got {self.drop_answers!r}")
         check_float(f"{self.key}.check_growth", self.check_growth, 0.0, low_open=True)

@@ -63,7 +63,7 @@ class Qualification(QualityControl):
     needs_labels: ClassVar[bool] = True
 
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
-        check_int(f"{self.key}.n_questions", self.n_questions, 1)
+        self.n_questions = check_int(f"{self.key}.n_questions", self.n_questions, 1)
         check_probability(f"{self.key}.pass_mark", self.pass_mark)
         if not isinstance(self.paid, bool):
             raise ConfigError(f"{self.key}.paid must be true or false, got {self.paid!r}")
@@ -108,7 +108,7 @@ class Calibration(QualityControl):
         if self.every_answers is None and self.every_hours is None:
             raise ConfigError(f"{self.key} needs every_answers or every_hours (or both); both are null")
         if self.every_answers is not None:
-            check_int(f"{self.key}.every_answers", self.every_answers, 1)
+            self.every_answers = check_int(f"{self.key}.every_answers", self.every_answers, 1)
         if self.every_hours is not None:
             check_float(f"{self.key}.every_hours", self.every_hours, 0.0, low_open=True)
         check_float(f"{self.key}.minutes", self.minutes, 0.0, low_open=True)
@@ -116,7 +116,7 @@ class Calibration(QualityControl):
         check_float(f"{self.key}.ability_gain", self.ability_gain, 0.0, self.ability_ceiling)
         check_probability(f"{self.key}.bias_shrink", self.bias_shrink)
         if self.max_sessions is not None:
-            check_int(f"{self.key}.max_sessions", self.max_sessions, 0)
+            self.max_sessions = check_int(f"{self.key}.max_sessions", self.max_sessions, 0)
 
     def ability_after(self, offset: float) -> float:
         """The ability offset after one more session."""

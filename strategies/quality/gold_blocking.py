@@ -57,7 +57,7 @@ class GoldBlocking(QualityControl):
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
         check_probability(f"{self.key}.threshold", self.threshold)
         check_float(f"{self.key}.confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
-        check_int(f"{self.key}.min_answers", self.min_answers, 1)
+        self.min_answers = check_int(f"{self.key}.min_answers", self.min_answers, 1)
         if not isinstance(self.drop_answers, bool):
             raise ConfigError(f"{self.key}.drop_answers must be true or false, got {self.drop_answers!r}")
         check_float(f"{self.key}.prior_correct", self.prior_correct, 0.0, low_open=True)

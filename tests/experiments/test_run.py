@@ -135,7 +135,7 @@ def test_confidence_interval_is_student_t_over_replicates():
         ("campaign.redundancy=0", "campaign.redundancy must be an integer >= 1, got 0"),
         ("campaign.redundancy=50", "must be at most raters.n_raters = 20"),
         ("+raters.archetypes.robot=1", "raters.archetypes must be one of"),
-        ("task.gold_fraction=1.5", "task.gold_fraction must be in [0.0, 1.0]"),
+        ("task.gold_fraction=1.5", "task.gold_fraction must be in [0.0, 1.0)"),
         ("campaign.budget=0.001", "campaign.budget = 0.001 is too small to buy one answer"),
         ("aggregators=[majority_vote,orakel]", "unknown aggregator 'orakel'; accepted values: dawid_skene,"),
         ("quality=[gold_blocking,blocking]", "unknown quality option 'blocking'; accepted values: agreement_blocking,"),

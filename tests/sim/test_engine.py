@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, logit
 
@@ -96,6 +96,7 @@ def test_spend_never_exceeds_the_budget_under_every_policy_and_quality_option(
     """Exact accounting: answers (of every kind, paid) + training + calibration never exceed the budget; and no
     rater answers an item twice, whatever is dropped and handed out again. A third of the pool are spammers, so
     that blocking and dropping happen."""
+    assume(horizon_hours is None or training_minutes < 60 * horizon_hours)  # else refused: no time left for work
     wage = 9.0
     training = Fraction(wage) * Fraction(training_minutes) / 60
     budget = float(training) + max(pay, 0.01) * budget_answers + 0.01
