@@ -95,6 +95,14 @@ def design_values(cfg: DictConfig) -> dict[str, Any]:
     return values
 
 
+def remove_if_empty(folder: Path) -> None:
+    """Remove a run folder that holds nothing but Hydra's own record (the run failed before writing a result)."""
+    import shutil
+
+    if folder.is_dir() and all(path.name == ".hydra" for path in folder.iterdir()):
+        shutil.rmtree(folder)
+
+
 def option_name(group: str, node: DictConfig) -> str:
     """The name of the ``conf/<group>/`` option whose ``_target_`` built ``node`` (its class name if none)."""
     target = str(OmegaConf.select(node, "_target_", default=""))
@@ -106,12 +114,23 @@ def option_name(group: str, node: DictConfig) -> str:
 
 def build_design(cfg: DictConfig) -> tuple[Any, Any, Any, Any, list[Any]]:
     """Task design, rater population, campaign, assignment policy and quality-control options from the config."""
-    task = instantiate(cfg.task, _convert_="all")
-    raters = instantiate(cfg.raters, _convert_="all")
-    campaign = instantiate(cfg.campaign, _convert_="all")
-    assignment = instantiate(cfg.assignment, _convert_="all")
-    quality = [instantiate(node, _convert_="all") for node in (cfg.get("quality") or {}).values()]
-    return task, raters, campaign, assignment, quality
+    nodes = {"task": cfg.task, "raters": cfg.raters, "campaign": cfg.campaign, "assignment": cfg.assignment}
+    nodes.update({f"quality.{name}": node for name, node in (cfg.get("quality") or {}).items()})
+    built = {}
+    for key, node in nodes.items():
+        try:
+            built[key] = instantiate(node, _convert_="all")
+        except InstantiationException as error:
+            unknown = re.search(r"unexpected keyword argument '([^']+)'", str(error.__cause__))
+            if unknown is None:
+                raise
+            settings = [str(k) for k in node if k not in ("_target_", unknown.group(1))]
+            raise ConfigError(
+                f"{key}.{unknown.group(1)} is not a setting of {key} ({option_name(key.split('.')[0], node)}); "
+                f"accepted keys: {', '.join(settings)}"
+            ) from None
+    quality = [built[key] for key in built if key.startswith("quality.")]
+    return built["task"], built["raters"], built["campaign"], built["assignment"], quality
 
 
 def build_aggregators(cfg: DictConfig) -> dict[str, Any]:
@@ -223,6 +242,7 @@ def main(cfg: DictConfig) -> None:
     except (ConfigError, InstantiationException) as error:
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
         print(f"crowdlab: configuration error: {cause}", file=sys.stderr)
+        remove_if_empty(Path(output_dir))
         sys.exit(2)
     except KeyboardInterrupt:
         print(
@@ -247,12 +267,107 @@ def main(cfg: DictConfig) -> None:
     print(f"results: {output_dir}")
 
 
+THOUSANDS = re.compile(r"^[^=]+=(\d{1,3}(,\d{3})+)$")
+
+
+def full_mix(argument: str) -> str:
+    """``raters.archetypes={condorcet: 1}`` means that mix: the archetypes it does not name get share 0 (a Hydra
+    map override would otherwise be merged into the default mix)."""
+    key, _, value = argument.partition("=")
+    if key.lstrip("+") != "raters.archetypes" or not value.strip().startswith("{"):
+        return argument
+    from sim.raters import ARCHETYPES
+
+    named = set(re.findall(r"([A-Za-z_]+)\s*:", value))
+    missing = [f"{name}: 0" for name in ARCHETYPES if name not in named]
+    return f"{key}={value.strip()[:-1].rstrip()}{', ' if named and missing else ''}{', '.join(missing)}}}"
+
+
+def config_keys(cfg: Any, prefix: str = "") -> list[str]:
+    """Every key of a composed config, dotted."""
+    keys = []
+    for key, value in cfg.items():
+        dotted = f"{prefix}{key}"
+        keys.append(dotted)
+        if isinstance(value, dict):
+            keys.extend(config_keys(value, f"{dotted}."))
+    return keys
+
+
+def check_overrides(arguments: list[str]) -> list[str]:
+    """Check the command line before Hydra runs: list-valued options, sweeps of numbers written with thousands
+    separators (a warning), and every key and group option, by composing the config once with each sweep pinned to
+    its first value. Returns the arguments, with map overrides of ``raters.archetypes`` made whole
+    (:func:`full_mix`). Raises :class:`ConfigError` with a one-line message naming the key."""
+    from difflib import get_close_matches
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    check_aggregator_names(arguments)
+    arguments = [full_mix(argument) for argument in arguments]
+    overrides = [a for a in arguments if not a.startswith("-") and not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    for argument in overrides:
+        if THOUSANDS.match(argument):
+            key, value = argument.split("=", 1)
+            print(f"crowdlab: warning: {argument} sweeps {value.split(',')} (Hydra splits on commas); for one "
+                  f"number write {key}={value.replace(',', '')}", file=sys.stderr)  # fmt: skip
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as error:
+        raise ConfigError(f"cannot read the overrides: {str(error).splitlines()[0]}") from None
+    multirun = any(a in ("-m", "--multirun") for a in arguments)
+    sweeps = [p.input_line for p in parsed if p.is_sweep_override()]
+    if sweeps and not multirun:
+        raise ConfigError(
+            f"{sweeps[0]} is a sweep of several values (Hydra splits on commas); add -m to sweep them, or give one "
+            "value (a number is written without thousands separators)"
+        )
+    pinned = [
+        f"{p.get_key_element()}={next(iter(p.sweep_string_iterator()))}" if p.is_sweep_override() else p.input_line
+        for p in parsed
+    ]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        try:
+            compose(config_name="config", overrides=[p for p in pinned if p is not None])
+        except HydraException as error:
+            message = str(error).splitlines()[0]
+            missing = re.match(r"Could not override '([^']+)'", message)
+            if missing:
+                key = missing.group(1)
+                known = config_keys(OmegaConf.to_container(compose(config_name="config")))
+                elsewhere: dict[str, list[str]] = {}  # a key of an option not chosen -> the options that have it
+                for group in ("assignment", "quality", "aggregators"):
+                    for option in available(group):
+                        node = OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml"))
+                        base = group if group == "assignment" else f"{group}.{option}"
+                        for other in config_keys(node, f"{base}."):  # type: ignore[arg-type]
+                            elsewhere.setdefault(other, []).append(f"{group}={option}")
+                if key in elsewhere:
+                    raise ConfigError(
+                        f"{key} is a setting of {', '.join(elsewhere[key])}, not of the option chosen; choose one of "
+                        "them too, e.g. " + f"{elsewhere[key][0]} {key}=..."
+                    ) from None
+                near = get_close_matches(key, sorted(set(known) | set(elsewhere)), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ConfigError(f"unknown key {key!r}{hint} (crowdlab run --cfg job lists the keys)") from None
+            not_found = re.search(r"Could not find '([^'/]+)/([^']+)'", message)
+            if not_found:
+                raise ConfigError(
+                    f"{not_found.group(1)}: unknown option {not_found.group(2)!r}; accepted values: "
+                    f"{', '.join(available(not_found.group(1)))}"
+                ) from None
+            raise ConfigError(message) from None
+    return arguments
+
+
 def cli(arguments: list[str] | None = None) -> int:
-    """``crowdlab run`` / ``python -m experiments.run``: check the list-valued overrides, then hand over to Hydra."""
+    """``crowdlab run`` / ``python -m experiments.run``: check the command line, then hand over to Hydra."""
     if arguments is not None:
         sys.argv = [sys.argv[0], *arguments]
     try:
-        check_aggregator_names(sys.argv[1:])
+        sys.argv[1:] = check_overrides(sys.argv[1:])
     except ConfigError as error:
         print(f"crowdlab: configuration error: {error}", file=sys.stderr)
         return 2

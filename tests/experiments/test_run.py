@@ -129,33 +129,6 @@ def test_confidence_interval_is_student_t_over_replicates():
     assert row["mean"] == pytest.approx(0.775) and row["ci95_high"] - row["mean"] == pytest.approx(half)
 
 
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ("campaign.redundancy=0", "campaign.redundancy must be an integer >= 1, got 0"),
-        ("campaign.redundancy=50", "must be at most raters.n_raters = 20"),
-        ("+raters.archetypes.robot=1", "raters.archetypes must be one of"),
-        ("task.gold_fraction=1.5", "task.gold_fraction must be in [0.0, 1.0)"),
-        ("campaign.budget=0.001", "campaign.budget = 0.001 is too small to buy one answer"),
-        ("aggregators=[majority_vote,orakel]", "unknown aggregator 'orakel'; accepted values: dawid_skene,"),
-        ("quality=[gold_blocking,blocking]", "unknown quality option 'blocking'; accepted values: agreement_blocking,"),
-        ("assignment=best_of assignment.n=0", "assignment.n must be an integer >= 1, got 0"),
-        ("assignment=posterior assignment.threshold=2", "assignment.threshold must be in [0.0, 1.0], got 2.0"),
-        ("assignment=delta_margin assignment.delta=0", "assignment.delta must be an integer >= 1, got 0"),
-        ("quality=[qualification] task.n_gold=5", "needs that many gold items, but task.n_gold = 5"),
-        ("quality=[gold_blocking] task.gold_fraction=0", "quality.gold_blocking learns from gold answers"),
-        ("quality=[calibration] quality.calibration.bias_shrink=1.5", "quality.calibration.bias_shrink must be in"),
-        ("raters.quit_probability=-0.1", "raters.quit_probability must be in [0.0, 1.0]"),
-        ("task.revised_fraction=0.2", "task.revised_complexity and task.revised_fraction need task.revision_hours"),
-    ],
-)
-def test_bad_configuration_exits_with_a_clear_message(tmp_path, override, message):
-    done = _cli(*SMALL, *override.split(), f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
-    assert done.returncode != 0
-    assert message in done.stderr
-    assert "Traceback" not in done.stderr
-
-
 def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
     target = tmp_path / "metrics.csv"
     target.write_text("finished before\n")
