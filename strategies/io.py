@@ -90,22 +90,48 @@ def infer_format(path: Path) -> str:
     )
 
 
-def _read_table(path: str | os.PathLike[str], format: str | None) -> tuple[Path, pd.DataFrame]:
+DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
+
+
+def _read_table(
+    path: str | os.PathLike[str], format: str | None, delimiter: str | None = None, encoding: str | None = None
+) -> tuple[Path, pd.DataFrame]:
     path = Path(path)
     accepted = sorted(set(FORMATS.values()))
+    if path.is_dir():
+        raise AnswersError(f"{path} is a directory; expected an answer file in it, e.g. {path / 'labels.csv'}")
     if format is None:
         format = infer_format(path)
     elif format not in accepted:
         raise AnswersError(f"unknown format {format!r} for {path}; accepted formats: {accepted}")
     if not path.is_file():
         raise AnswersError(f"answer file {path} does not exist" if not path.exists() else f"{path} is not a file")
+    sep = delimiter if delimiter is not None else ("\t" if format == "tsv" else ",")
     try:
         if format == "parquet":
             table = pd.read_parquet(path)
         else:
-            table = pd.read_csv(path, sep="\t" if format == "tsv" else ",")
+            raw_header = pd.read_csv(path, sep=sep, header=None, nrows=1, encoding=encoding, dtype=str)
+            names = [str(name) for name in raw_header.iloc[0].tolist()] if len(raw_header) else []
+            duplicated = sorted({name for name in names if names.count(name) > 1})
+            if duplicated:
+                raise AnswersError(f"{path} has duplicate column names {duplicated}; each column must appear once")
+            table = pd.read_csv(path, sep=sep, encoding=encoding)
+            if len(table.columns) == 1 and delimiter is None:
+                other = [d for d in DELIMITERS if d != sep and d in str(table.columns[0])]
+                if other:
+                    shown = "\\t" if other[0] == "\t" else other[0]
+                    raise AnswersError(
+                        f"{path} read as one column {str(table.columns[0])!r}: its header looks delimited by "
+                        f"{shown!r}, not {sep!r}; pass delimiter={shown!r}"
+                    )
     except pd.errors.EmptyDataError as error:
         raise AnswersError(f"{path} is empty: expected a header row and at least one answer") from error
+    except UnicodeDecodeError as error:
+        raise AnswersError(
+            f"{path} is not {encoding or 'UTF-8'} text ({error.reason} at byte {error.start}); pass encoding=, "
+            "e.g. encoding='latin-1'"
+        ) from error
     except pd.errors.ParserError as error:
         raise AnswersError(
             f"{path}: malformed {format.upper()} (a row with the wrong number of fields?): {error}"
@@ -175,6 +201,8 @@ def read_answers(
     format: str | None = None,
     columns: Mapping[str, str] | None = None,
     layout: Layout = "auto",
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """The answers in ``path`` as a DataFrame with columns ``task, worker, label`` (one row per answer).
 
@@ -182,10 +210,13 @@ def read_answers(
     the file's column names to roles, e.g. ``{"question": "task", "annotator": "worker", "answer": "label"}``;
     roles it leaves out are detected. ``layout`` restricts detection: ``"auto"`` accepts every synonym in
     :data:`ANSWER_SYNONYMS`, ``"crowdkit"`` only ``task, worker, label`` (or ``output``), ``"research"`` only
-    ``question, worker, answer``. Ids and labels keep the types the file gives them; rows (duplicates
-    included) are kept as they are.
+    ``question, worker, answer``. ``delimiter`` overrides the field separator of a text file (``,`` for CSV,
+    tab for TSV; a header that looks separated by another one is refused with a hint); ``encoding`` its text
+    encoding (UTF-8 by default). Ids and labels keep the types the file gives them (ids too wide for 64-bit
+    integers, or of mixed signs beyond them, are read exactly, as strings); rows (duplicates included) are kept
+    as they are.
     """
-    path_, table = _read_table(path, format)
+    path_, table = _read_table(path, format, delimiter, encoding)
     synonyms = _synonyms(layout, ANSWER_SYNONYMS, LAYOUT_NAMES)
     mapping = _resolve_columns(path_, list(table.columns), ROLES, synonyms, columns)
     return _finish(path_, table, mapping, ROLES)
@@ -196,14 +227,17 @@ def read_gold(
     format: str | None = None,
     columns: Mapping[str, str] | None = None,
     layout: Layout = "auto",
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> pd.Series:
     """Gold labels in ``path`` as a Series indexed by ``task`` (named ``label``).
 
     Accepted columns: a task column (as in :func:`read_answers`) and a label column called ``label``,
     ``answer``, ``truth``, ``gold``, ``true_label``, ... (:data:`GOLD_SYNONYMS`). A task listed twice with the
-    same label is kept once; with two different labels it is an error.
+    same label is kept once; with two different labels it is an error. ``delimiter`` and ``encoding`` as in
+    :func:`read_answers`.
     """
-    path_, table = _read_table(path, format)
+    path_, table = _read_table(path, format, delimiter, encoding)
     synonyms = _synonyms(layout, GOLD_SYNONYMS, _GOLD_LAYOUT_NAMES)
     mapping = _resolve_columns(path_, list(table.columns), ("task", "label"), synonyms, columns)
     data = _finish(path_, table, mapping, ("task", "label")).drop_duplicates()

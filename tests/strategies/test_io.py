@@ -155,3 +155,28 @@ def test_reads_every_shared_data_set(name, load_real_dataset):
     pd.testing.assert_series_equal(gold, expected_gold)
     assert answers.attrs["column_mapping"] == {"task": "task", "worker": "worker", "label": "label"}
     assert np.isin(gold.index, answers["task"].unique()).mean() > 0.99
+
+
+def test_reading_problems_get_a_hint(tmp_path):
+    """A header separated by ';' (hint: delimiter=';'), which delimiter= then reads; duplicate column names; a
+    directory instead of a file; a file that is not UTF-8 (hint: encoding=), which encoding= then reads; ids of
+    mixed signs beyond 64 bits, read exactly."""
+    semi = tmp_path / "semi.csv"
+    semi.write_text("task;worker;label\n1;a;0\n2;b;1\n")
+    with pytest.raises(AnswersError, match=r"looks delimited by ';', not ','; pass delimiter=';'"):
+        read_answers(semi)
+    assert read_answers(semi, delimiter=";")["label"].tolist() == [0, 1]
+    duplicate = tmp_path / "duplicate.csv"
+    duplicate.write_text("task,task,label\n1,a,0\n")
+    with pytest.raises(AnswersError, match=r"duplicate column names \['task'\]"):
+        read_answers(duplicate)
+    with pytest.raises(AnswersError, match=r"is a directory; expected an answer file in it"):
+        read_answers(tmp_path)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("task,worker,label\n1,Jos\xe9,0\n".encode("latin-1"))
+    with pytest.raises(AnswersError, match="is not UTF-8 text .*pass encoding="):
+        read_answers(latin)
+    assert read_answers(latin, encoding="latin-1")["worker"].tolist() == ["José"]
+    wide = tmp_path / "wide.csv"
+    wide.write_text("task,worker,label\n-1,a,0\n18446744073709551615,b,1\n")
+    assert [str(task) for task in read_answers(wide)["task"]] == ["-1", "18446744073709551615"]
