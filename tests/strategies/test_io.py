@@ -174,7 +174,7 @@ def test_reading_problems_get_a_hint(tmp_path):
         read_answers(tmp_path)
     latin = tmp_path / "latin.csv"
     latin.write_bytes("task,worker,label\n1,Jos\xe9,0\n".encode("latin-1"))
-    with pytest.raises(AnswersError, match="is not UTF-8 text .*pass encoding="):
+    with pytest.raises(AnswersError, match=r"is not UTF-8 text .*pass encoding="):
         read_answers(latin)
     assert read_answers(latin, encoding="latin-1")["worker"].tolist() == ["José"]
     wide = tmp_path / "wide.csv"
