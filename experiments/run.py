@@ -17,6 +17,8 @@ import json
 import logging
 import re
 import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from tqdm import tqdm
 
 from experiments.collect import summarise, wide_view
@@ -39,11 +41,14 @@ from experiments.storage import (
     write_text,
 )
 from sim import simulate
-from sim.campaign import interactive_terminal
+from sim.campaign import interactive_terminal, validate_design
 from sim.validation import ConfigError, check_choice, check_int
 from strategies.aggregation.base import SettingError
 
 log = logging.getLogger(__name__)
+# conf/hydra/launcher/ray.yaml and submitit_*.yaml carry the names their plugins register, so Hydra checks them against
+# the plugins' schemas; its notice that this matching is deprecated tells a user nothing they can act on.
+warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/\w+' is validated against ConfigStore schema")
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 QUALITY_METRICS: tuple[str, ...] = (
@@ -54,6 +59,19 @@ SWEEP_WORDS = frozenset({"choice", "range", "interval", "glob", "sort", "shuffle
 
 def available(group: str) -> list[str]:
     return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group: its files in conf/ and, for Hydra's own groups, those plugins register."""
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()  # plugins register their configs when first discovered
+    try:
+        stored = [name.removesuffix(".yaml") for name in ConfigStore.instance().list(group)]
+    except OSError:  # no such group in the store
+        stored = []
+    return sorted(set(available(group)) | set(stored))
 
 
 LIST_GROUPS: dict[str, str] = {"aggregators": "aggregator", "quality": "quality option"}
@@ -112,14 +130,25 @@ def option_name(group: str, node: DictConfig) -> str:
     return target.rsplit(".", 1)[-1]
 
 
-def build_design(cfg: DictConfig) -> tuple[Any, Any, Any, Any, list[Any]]:
-    """Task design, rater population, campaign, assignment policy and quality-control options from the config."""
+def _cached(built: dict[str, Any] | None, key: str, node: DictConfig, make: Any) -> Any:
+    """``make()``, or the object already built for a node that resolves to the same config."""
+    if built is None:
+        return make()
+    signature = f"{key}:{json.dumps(OmegaConf.to_container(node, resolve=True), sort_keys=True, default=str)}"
+    if signature not in built:
+        built[signature] = make()
+    return built[signature]
+
+
+def build_design(cfg: DictConfig, cache: dict[str, Any] | None = None) -> tuple[Any, Any, Any, Any, list[Any]]:
+    """Task design, rater population, campaign, assignment policy and quality-control options from the config
+    (``cache``: see :func:`prepare`)."""
     nodes = {"task": cfg.task, "raters": cfg.raters, "campaign": cfg.campaign, "assignment": cfg.assignment}
     nodes.update({f"quality.{name}": node for name, node in (cfg.get("quality") or {}).items()})
     built = {}
     for key, node in nodes.items():
         try:
-            built[key] = instantiate(node, _convert_="all")
+            built[key] = _cached(cache, key, node, lambda node=node: instantiate(node, _convert_="all"))
         except InstantiationException as error:
             unknown = re.search(r"unexpected keyword argument '([^']+)'", str(error.__cause__))
             if unknown is None:
@@ -133,14 +162,15 @@ def build_design(cfg: DictConfig) -> tuple[Any, Any, Any, Any, list[Any]]:
     return built["task"], built["raters"], built["campaign"], built["assignment"], quality
 
 
-def build_aggregators(cfg: DictConfig) -> dict[str, Any]:
-    """Aggregator objects by their config name (conf/aggregators/<name>.yaml), in the order chosen."""
+def build_aggregators(cfg: DictConfig, cache: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Aggregator objects by their config name (conf/aggregators/<name>.yaml), in the order chosen (``cache``: see
+    :func:`prepare`)."""
     if "aggregators" not in cfg or not cfg.aggregators:
         raise ConfigError("aggregators must name at least one aggregator, e.g. aggregators=[majority_vote]")
     built = {}
     for name, node in cfg.aggregators.items():
         try:
-            built[str(name)] = instantiate(node)
+            built[str(name)] = _cached(cache, f"aggregators.{name}", node, lambda node=node: instantiate(node))
         except InstantiationException as error:
             if isinstance(error.__cause__, SettingError):  # a hyperparameter outside its accepted values
                 raise ConfigError(f"aggregators.{name}.{error.__cause__}") from None
@@ -165,21 +195,38 @@ def finished(cfg: DictConfig, output_dir: Path) -> pd.DataFrame | None:
     return pd.read_csv(metrics)
 
 
-def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
-    """Simulate, aggregate and score; write the tables to ``output_dir`` if given; return the metrics table.
+@dataclass(frozen=True)
+class Job:
+    """Everything one run needs, built from its config and checked: nothing is simulated before this succeeds."""
 
-    With ``output_dir``: temporary files an interrupted write left there are removed first, and a run that is
-    already complete there with the same config is not run again (its metrics are returned)."""
-    if output_dir is not None:
-        remove_stale_temporaries(Path(output_dir))
-        done = finished(cfg, Path(output_dir))
-        if done is not None:
-            log.info("complete with the same config, not run again: %s", output_dir)
-            return done
+    seed: int
+    n_replicates: int
+    task: Any
+    raters: Any
+    campaign: Any
+    assignment: Any
+    quality: list[Any]
+    aggregators: dict[str, Any]
+    progress: bool
+    table_format: str
+
+
+def prepare(cfg: DictConfig, built: dict[str, Any] | None = None) -> Job:
+    """Build and check a run's objects (every check that needs no simulation). ``built`` caches objects by their
+    resolved config across calls, for checking the many jobs of a sweep cheaply. Raises :class:`ConfigError`."""
+    try:
+        return _prepare(cfg, built)
+    except InstantiationException as error:  # a constructor's own check: its message names the key
+        if isinstance(error.__cause__, ConfigError):
+            raise error.__cause__ from None
+        raise
+
+
+def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
     seed = check_int("seed", cfg.seed, 0)
     n_replicates = check_int("n_replicates", cfg.n_replicates, 1)
-    task, raters, campaign, assignment, quality = build_design(cfg)
-    aggregators = build_aggregators(cfg)
+    task, raters, campaign, assignment, quality = build_design(cfg, built)
+    aggregators = build_aggregators(cfg, built)
     binary = [name for name, aggregator in aggregators.items() if getattr(aggregator, "binary_only", False)]
     if binary and task.n_classes > 2:
         raise ConfigError(
@@ -195,8 +242,26 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     progress = cfg.get("progress")
     if progress is not None and not isinstance(progress, bool):
         raise ConfigError(f"progress must be true, false or null (only on a terminal), got {progress!r}")
-    if progress is None:
-        progress = interactive_terminal()
+    table_format = check_choice("output.format", cfg.get("output", {}).get("format", "parquet"), TABLE_FORMATS)
+    validate_design(task, raters, campaign, assignment, quality)
+    return Job(seed, n_replicates, task, raters, campaign, assignment, quality, aggregators,
+               interactive_terminal() if progress is None else progress, table_format)  # fmt: skip
+
+
+def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
+    """Simulate, aggregate and score; write the tables to ``output_dir`` if given; return the metrics table.
+
+    With ``output_dir``: temporary files an interrupted write left there are removed first, and a run that is
+    already complete there with the same config is not run again (its metrics are returned)."""
+    if output_dir is not None:
+        remove_stale_temporaries(Path(output_dir))
+        done = finished(cfg, Path(output_dir))
+        if done is not None:
+            log.info("complete with the same config, not run again: %s", output_dir)
+            return done
+    job = prepare(cfg)
+    seed, n_replicates, task, raters, campaign = job.seed, job.n_replicates, job.task, job.raters, job.campaign
+    assignment, quality, aggregators, progress = job.assignment, job.quality, job.aggregators, job.progress
     design = design_values(cfg)
     rows: list[dict[str, Any]] = []
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
@@ -221,8 +286,7 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
         ledgers.append(result.ledger)
     metrics = pd.DataFrame(rows)
     if output_dir is not None:
-        output = Path(output_dir)
-        table_format = check_choice("output.format", cfg.get("output", {}).get("format", "parquet"), TABLE_FORMATS)
+        output, table_format = Path(output_dir), job.table_format
         for name, parts in tables.items():
             if parts:
                 write_table(pd.concat(parts, ignore_index=True), output, name, table_format)
@@ -294,49 +358,23 @@ def config_keys(cfg: Any, prefix: str = "") -> list[str]:
     return keys
 
 
-def check_overrides(arguments: list[str]) -> list[str]:
-    """Check the command line before Hydra runs: list-valued options, sweeps of numbers written with thousands
-    separators (a warning), and every key and group option, by composing the config once with each sweep pinned to
-    its first value. Returns the arguments, with map overrides of ``raters.archetypes`` made whole
-    (:func:`full_mix`). Raises :class:`ConfigError` with a one-line message naming the key."""
+def compose_checked(overrides: list[str]) -> DictConfig:
+    """The job config these overrides compose (no sweeps), or a :class:`ConfigError` naming the unknown key (with
+    the nearest known one) or the unknown group option (with the accepted ones)."""
     from difflib import get_close_matches
 
     from hydra import compose, initialize_config_dir
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    check_aggregator_names(arguments)
-    arguments = [full_mix(argument) for argument in arguments]
-    overrides = [a for a in arguments if not a.startswith("-") and not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    for argument in overrides:
-        if THOUSANDS.match(argument):
-            key, value = argument.split("=", 1)
-            print(f"crowdlab: warning: {argument} sweeps {value.split(',')} (Hydra splits on commas); for one "
-                  f"number write {key}={value.replace(',', '')}", file=sys.stderr)  # fmt: skip
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as error:
-        raise ConfigError(f"cannot read the overrides: {str(error).splitlines()[0]}") from None
-    multirun = any(a in ("-m", "--multirun") for a in arguments)
-    sweeps = [p.input_line for p in parsed if p.is_sweep_override()]
-    if sweeps and not multirun:
-        raise ConfigError(
-            f"{sweeps[0]} is a sweep of several values (Hydra splits on commas); add -m to sweep them, or give one "
-            "value (a number is written without thousands separators)"
-        )
-    pinned = [
-        f"{p.get_key_element()}={next(iter(p.sweep_string_iterator()))}" if p.is_sweep_override() else p.input_line
-        for p in parsed
-    ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         try:
-            compose(config_name="config", overrides=[p for p in pinned if p is not None])
+            return compose(config_name="config", overrides=overrides, return_hydra_config=True)
         except HydraException as error:
             message = str(error).splitlines()[0]
             missing = re.match(r"Could not override '([^']+)'", message)
             if missing:
                 key = missing.group(1)
-                known = config_keys(OmegaConf.to_container(compose(config_name="config")))
+                known = config_keys(OmegaConf.to_container(compose(config_name="config", return_hydra_config=True)))
                 elsewhere: dict[str, list[str]] = {}  # a key of an option not chosen -> the options that have it
                 for group in ("assignment", "quality", "aggregators"):
                     for option in available(group):
@@ -352,13 +390,88 @@ def check_overrides(arguments: list[str]) -> list[str]:
                 near = get_close_matches(key, sorted(set(known) | set(elsewhere)), n=1)
                 hint = f"; did you mean {near[0]!r}?" if near else ""
                 raise ConfigError(f"unknown key {key!r}{hint} (crowdlab run --cfg job lists the keys)") from None
-            not_found = re.search(r"Could not find '([^'/]+)/([^']+)'", message)
+            not_found = re.search(r"Could not find '(.+)/([^'/]+)'", message)
             if not_found:
                 raise ConfigError(
                     f"{not_found.group(1)}: unknown option {not_found.group(2)!r}; accepted values: "
-                    f"{', '.join(available(not_found.group(1)))}"
+                    f"{', '.join(group_options(not_found.group(1)))}"
                 ) from None
             raise ConfigError(message) from None
+
+
+LAUNCHER_EXTRAS = {"ray": "ray", "submitit_local": "submitit", "submitit_slurm": "submitit"}
+
+
+def check_launcher(cfg: DictConfig) -> None:
+    """The multirun launcher builds from its settings, and its plugin is installed (else the extra to install)."""
+    choice = OmegaConf.select(cfg, "hydra.runtime.choices", default={}).get("hydra/launcher", "basic")
+    if str(cfg.hydra.launcher.get("_target_", "")).startswith("hydra._internal."):  # basic: no settings to check
+        return
+    try:
+        instantiate(cfg.hydra.launcher)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, ImportError) or "Error locating target" in str(error):
+            extra = LAUNCHER_EXTRAS.get(choice)
+            install = f"pip install 'crowdlab[{extra}]'" if extra else "install its Hydra plugin"
+            raise ConfigError(f"hydra/launcher={choice} needs its plugin, which is not installed: {install}") from None
+        raise ConfigError(f"hydra.launcher ({choice}): {cause if cause is not None else error}") from None
+
+
+def check_overrides(arguments: list[str]) -> list[str]:
+    """Check the command line before Hydra runs, so that no job of a sweep fails after others spent money:
+    list-valued options, sweeps of numbers written with thousands separators (a warning), every key and group option
+    (composing the config with each sweep pinned to its first value), and every job's objects (:func:`prepare`) for
+    the first value of each sweep and each other value with the rest pinned. Returns the arguments, with map
+    overrides of ``raters.archetypes`` made whole (:func:`full_mix`). Raises :class:`ConfigError` with a one-line
+    message naming the key."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    check_aggregator_names(arguments)
+    arguments = [full_mix(argument) for argument in arguments]
+    overrides = [a for a in arguments if not a.startswith("-")]
+    for argument in overrides:
+        if THOUSANDS.match(argument) and not argument.lstrip("+~").startswith(("hydra.", "hydra/")):
+            key, value = argument.split("=", 1)
+            print(f"crowdlab: warning: {argument} sweeps {value.split(',')} (Hydra splits on commas); for one "
+                  f"number write {key}={value.replace(',', '')}", file=sys.stderr)  # fmt: skip
+    parser = OverridesParser.create()
+    try:
+        parsed = parser.parse_overrides(overrides)
+    except HydraException as error:
+        raise ConfigError(f"cannot read the overrides: {str(error).splitlines()[0]}") from None
+    multirun = any(a in ("-m", "--multirun") for a in arguments)
+    sweeps = [p.input_line for p in parsed if p.is_sweep_override()]
+    if sweeps and not multirun:
+        raise ConfigError(
+            f"{sweeps[0]} is a sweep of several values (Hydra splits on commas); add -m to sweep them, or give one "
+            "value (a number is written without thousands separators)"
+        )
+    values = {position: list(p.sweep_string_iterator()) for position, p in enumerate(parsed) if p.is_sweep_override()}
+    pinned = [
+        f"{p.get_key_element()}={values[i][0]}" if i in values else str(p.input_line) for i, p in enumerate(parsed)
+    ]
+    first = compose_checked(pinned)
+    if multirun:
+        check_launcher(first)
+    built: dict[str, Any] = {}
+    prepare(first, built)  # the first job, built and checked
+    with open_dict(first):
+        del first["hydra"]  # the values below are checked on the job's own config
+    for position, others in values.items():  # every other swept value, with the rest pinned to their first values
+        override = parsed[position]
+        for value in others[1:]:
+            line = f"{override.get_key_element()}={value}"
+            if (CONF / override.key_or_group).is_dir():  # a group option: compose it
+                job = compose_checked([*pinned[:position], line, *pinned[position + 1 :]])
+            elif override.key_or_group.startswith("hydra."):  # a launcher's setting: the launcher checks it
+                continue
+            else:  # a value: set on the first job's config, as Hydra applies value overrides after composing
+                job = first.copy()
+                with open_dict(job):
+                    OmegaConf.update(job, override.key_or_group, parser.parse_override(line).value(), merge=True)
+            prepare(job, built)
     return arguments
 
 

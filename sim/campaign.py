@@ -303,12 +303,10 @@ class CampaignRun:
         self.seed = seed
         self.replicate = replicate
         self.quality = [copy.deepcopy(control) for control in quality]
+        self.policy: AssignmentPolicy = copy.deepcopy(assignment) if assignment is not None else FixedRedundancy()
+        validate_design(design, population, campaign, self.policy, self.quality)
         self.qualification = _one_of(self.quality, Qualification)
         self.calibration = _one_of(self.quality, Calibration)
-        for control in self.quality:
-            control.validate(design, population, campaign)
-        self.policy: AssignmentPolicy = copy.deepcopy(assignment) if assignment is not None else FixedRedundancy()
-        self.policy.validate(design, population, campaign)
         needs_gold_pool = design.gold_fraction > 0 or self.qualification is not None
         items_rng, pool_rng = stream(seed, replicate, "items"), stream(seed, replicate, "items", 1)
         self.items: Items = sample_items(design, items_rng, gold_pool=needs_gold_pool, extra=pool_rng)
@@ -824,7 +822,23 @@ class OnlineFeed:
                 self.model.drop_worker(worker)
 
 
-def _one_of(controls: list[QualityControl], kind: type[QualityControl]) -> Any:
+def validate_design(
+    design: TaskDesign,
+    population: RaterPopulation,
+    campaign: Campaign,
+    assignment: AssignmentPolicy | None = None,
+    quality: Sequence[QualityControl] = (),
+) -> None:
+    """Every check of a campaign that needs no simulation (the policy's and each quality control's against the task,
+    the pool and the campaign): a design's errors come before any money is spent. Raises :class:`ConfigError`."""
+    _one_of(quality, Qualification)
+    _one_of(quality, Calibration)
+    for control in quality:
+        control.validate(design, population, campaign)
+    (assignment if assignment is not None else FixedRedundancy()).validate(design, population, campaign)
+
+
+def _one_of(controls: Sequence[QualityControl], kind: type[QualityControl]) -> Any:
     found = [control for control in controls if isinstance(control, kind)]
     if len(found) > 1:
         raise ConfigError(f"quality: at most one {kind.__name__} option, got {len(found)}")

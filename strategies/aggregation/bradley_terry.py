@@ -7,7 +7,6 @@ from typing import ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 from scipy.special import expit
 
 from strategies.aggregation.base import AnswersError, Setting, check_answers
@@ -229,4 +228,6 @@ class _ComparisonGraph:
             return float(expit(log_c + log_scores).sum() - half)
 
         low, high = -log_scores.max() - 40.0, -log_scores.min() + 40.0
+        from scipy import optimize  # here: importing scipy.optimize costs a tenth of a second at start-up
+
         return scores * np.exp(optimize.brentq(excess, low, high, xtol=1e-14))

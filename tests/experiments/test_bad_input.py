@@ -3,6 +3,7 @@ traceback, before any simulated money is spent, and leaves no empty run folder b
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,51 @@ def test_a_bad_value_exits_2_with_one_line_naming_the_key(tmp_path, override, me
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("crowdlab: configuration error")]
     assert len(errors) == 1 and not (run_dir.exists() and any(run_dir.iterdir()))
+
+
+BAD_SWEEPS = [
+    ("campaign.redundancy=3,0", "campaign.redundancy must be an integer >= 1, got 0"),
+    ("assignment=fixed,foo", "assignment: unknown option 'foo'; accepted values: best_of,"),
+    ("aggregators=[majority_vote],[kos]", "aggregators ['kos'] work on two classes only"),
+    ("task.gold_fraction=0.05,1", "task.gold_fraction must be in [0.0, 1.0)"),
+    ("hydra.launcher.n_jobs=0", "hydra.launcher.n_jobs must be a positive integer or -1 (every core), got 0"),
+    ("hydra.launcher.start_method=threads", "hydra.launcher.start_method must be one of fork, forkserver, spawn"),
+    ("hydra.launcher.n_jobz=2", "unknown key 'hydra.launcher.n_jobz'; did you mean 'hydra.launcher.n_jobs'?"),
+    ("hydra/launcher=rai", "hydra/launcher: unknown option 'rai'; accepted values: basic, joblib, pool, ray,"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("override", "message"), BAD_SWEEPS, ids=[override for override, _ in BAD_SWEEPS])
+def test_a_bad_value_anywhere_in_a_sweep_exits_2_before_any_job_runs(tmp_path, override, message):
+    """Every swept value is checked up front (the others pinned to their first values): no job runs, nothing is
+    spent, when the last value of a sweep is wrong."""
+    sweep = tmp_path / "sweep"
+    done = run_cli("-m", *SMALL, "seed=1,2", *override.split(), f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("crowdlab: configuration error")]
+    assert len(errors) == 1 and not sweep.exists()
+
+
+def test_a_launcher_whose_plugin_is_missing_names_the_extra_to_install(tmp_path):
+    if importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None:
+        pytest.skip("the Ray launcher is installed here")
+    done = run_cli("-m", *SMALL, "seed=1,2", "hydra/launcher=ray", f"hydra.sweep.dir={tmp_path / 's'}", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "hydra/launcher=ray needs its plugin, which is not installed: pip install 'crowdlab[ray]'" in done.stderr
+
+
+def test_a_bad_combination_stops_the_parallel_sweep_with_one_line(tmp_path):
+    """Each value is fine on its own, one combination is not (training longer than the horizon): that job stops the
+    sweep on the pool's workers with exit 2 and one line, and the jobs that finished are kept for the rerun."""
+    sweep = tmp_path / "sweep"
+    done = run_cli("-m", *SMALL, "aggregators=[majority_vote]", "campaign.training_minutes=0,120",
+                   "campaign.horizon_hours=3,1", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("crowdlab: configuration error")]
+    assert len(errors) == 1 and "campaign.training_minutes = 120 leaves no time" in errors[0]
 
 
 def test_a_thousands_separator_in_a_sweep_is_warned_about(tmp_path):

@@ -40,3 +40,17 @@ def test_engine_benchmark_runs_every_campaign_and_prints_the_line(capsys):
     keys = [field.split("=")[0] for field in last.split()]
     assert keys == ["answers_per_second", "adaptive_answers_per_second", "posterior_answers_per_second",
                     "bare_simpy_per_second", "ratio", "peak_mib"]  # fmt: skip
+
+
+def test_sweep_benchmark_runs_both_halves_and_prints_the_line(capsys):
+    """Small sizes: the end-to-end run writes as many answers as the engine gives on the same campaign (the script
+    checks it), every job of both sweeps finishes, and the last line has the fields the closing notes quote."""
+    from experiments.benchmarks import sweep
+
+    figures = sweep.main(["--items", "2000", "--raters", "50", "--jobs", "4", "--job-items", "300", "--no-joblib"])
+    assert all(figures[key] > 0 for key in ("end_to_end", "engine", "serial", "parallel", "speedup"))
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert [field.split("=")[0] for field in last.split()] == [
+        "end_to_end_answers_per_second", "engine_answers_per_second", "sweep_serial_s", "sweep_parallel_s", "speedup",
+        "per_job_overhead_s",
+    ]  # fmt: skip

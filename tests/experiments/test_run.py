@@ -143,19 +143,61 @@ def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
-def test_parallel_sweep_gives_the_same_rows_as_a_serial_one(tmp_path):
-    """Determinism under parallel sweeps: the joblib launcher's processes produce exactly the serial rows."""
-    sweep = [*SMALL, "campaign.redundancy=1,3", "aggregators=[majority_vote,dawid_skene]"]
-    serial = _cli("-m", *sweep, f"hydra.sweep.dir={tmp_path / 'serial'}", cwd=tmp_path)
-    parallel = _cli("-m", *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                    f"hydra.sweep.dir={tmp_path / 'parallel'}", cwd=tmp_path)  # fmt: skip
+PARALLEL = {
+    "pool": ["hydra.launcher.n_jobs=2"],  # the default launcher: forked workers, many jobs each
+    "pool-spawn": ["hydra.launcher.n_jobs=2", "hydra.launcher.start_method=spawn"],  # as on macOS and Windows
+    "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+}
+
+
+@pytest.mark.parametrize("launcher", PARALLEL.values(), ids=PARALLEL.keys())
+def test_parallel_sweep_gives_the_same_rows_as_a_serial_one(tmp_path, launcher):
+    """Determinism under parallel sweeps: worker processes produce exactly the rows of Hydra's basic launcher."""
+    sweep = [*SMALL, "campaign.redundancy=1,3", "seed=0,1", "aggregators=[majority_vote,dawid_skene]"]
+    serial = _cli("-m", *sweep, "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'serial'}", cwd=tmp_path)
+    parallel = _cli("-m", *sweep, *launcher, f"hydra.sweep.dir={tmp_path / 'parallel'}", cwd=tmp_path)
     assert serial.returncode == 0 and parallel.returncode == 0, serial.stderr + parallel.stderr
     columns = lambda table: table.drop(columns=["fit_seconds"]).sort_values(["run_dir", "aggregator"])  # noqa: E731
+    serial_rows, parallel_rows = load_metrics(tmp_path / "serial"), load_metrics(tmp_path / "parallel")
+    assert len(serial_rows) == 8
     pd.testing.assert_frame_equal(
-        columns(load_metrics(tmp_path / "serial")).reset_index(drop=True),
-        columns(load_metrics(tmp_path / "parallel")).reset_index(drop=True),
-        check_exact=True,
+        columns(serial_rows).reset_index(drop=True), columns(parallel_rows).reset_index(drop=True), check_exact=True
     )
+    for job in range(4):  # Hydra's own record of each job, as the basic launcher writes it
+        assert (tmp_path / "parallel" / str(job) / ".hydra" / "overrides.yaml").read_text() == (
+            tmp_path / "serial" / str(job) / ".hydra" / "overrides.yaml"
+        ).read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers die with their parent on Linux")
+def test_killing_the_parent_of_a_parallel_sweep_leaves_no_worker_running(tmp_path):
+    """SIGKILL to the command alone (not its process group): its pool workers die with it instead of running on
+    and writing into a sweep that the user resumes."""
+    sweep = tmp_path / "sweep"
+    process = _start_sweep(sweep, tmp_path)
+    deadline = time.monotonic() + 120
+    while len(list(sweep.rglob("metrics.csv"))) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    session = os.getsid(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+
+    def in_session() -> list[int]:
+        alive = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:  # the process ended meanwhile
+                    continue
+                if int(fields[3]) == session and fields[0] != "Z":  # field 6 of stat: the session id
+                    alive.append(int(entry.name))
+        return alive
+
+    deadline = time.monotonic() + 10
+    while in_session() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert in_session() == []
 
 
 def test_gold_majority_vote_gets_the_gold_and_needs_some():
