@@ -80,6 +80,17 @@ def design_columns(metrics: pd.DataFrame) -> list[str]:
     return varying
 
 
+def independent_columns(metrics: pd.DataFrame, columns: list[str]) -> list[str]:
+    """``columns`` without those the others determine: ``assignment.redundancy`` follows ``campaign.redundancy`` (an
+    interpolation), so a plot against one, in panels by the other, would show one point per panel."""
+    kept = list(columns)
+    for column in reversed(columns):
+        others = [other for other in kept if other != column]
+        if others and (metrics.groupby(others, dropna=False)[column].nunique(dropna=False) <= 1).all():
+            kept.remove(column)
+    return kept
+
+
 def summarise(metrics: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     """Long table: per group in ``by`` (default: varying design columns and aggregator) and metric, the mean, sd,
     n and 95% confidence interval (Student t over replicates)."""
@@ -189,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False))
     print(f"\n{len(metrics)} rows from {metrics['run_dir'].nunique()} runs -> {out}")
-    plots = plot_sweep(summary, design_columns(metrics), out.parent)
+    plots = plot_sweep(summary, independent_columns(metrics, design_columns(metrics)), out.parent)
     for path in plots:
         print(f"plot -> {path}")
     for path in write_report(out.parent, table, plots, missing):

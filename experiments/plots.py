@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only: no screen needed, and CI has none
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from experiments.storage import atomic_write
 
@@ -60,23 +61,26 @@ def plot_metric(summary: pd.DataFrame, metric: str, x: str, path: str | Path, pa
     panels = [None] if panel is None else sorted(rows[panel].unique(), key=str)
     numeric = _numeric(rows[x])
     levels = sorted(rows[x].unique(), key=lambda v: (isinstance(v, str), v if not isinstance(v, str) else 0, str(v)))
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.9), sharey=True, squeeze=False)
+    span = float(np.ptp(rows[x].astype(float))) if numeric else 0.0
+    width = max(4.8 * len(panels), 7.0)  # room for the title when there is one panel
+    figure, axes = plt.subplots(1, len(panels), figsize=(width, 3.9), sharey=True, squeeze=False)
     aggregators = sorted(rows["aggregator"].unique())
     for axis, value in zip(axes[0], panels, strict=True):
         shown = rows if value is None else rows[rows[panel] == value]
         for offset, aggregator in enumerate(aggregators):
             line = shown[shown["aggregator"] == aggregator]
-            if numeric:
-                line = line.sort_values(x)
-                axis.plot(line[x], line["mean"], marker="o", label=aggregator)
-                if np.isfinite(line["ci95_low"]).any():
-                    axis.fill_between(line[x], line["ci95_low"], line["ci95_high"], alpha=0.2)
+            line = line.sort_values(x) if numeric else line
+            error = np.nan_to_num(np.vstack([line["mean"] - line["ci95_low"], line["ci95_high"] - line["mean"]]))
+            if numeric:  # dodged by a hair so that the intervals of aggregators at one value do not hide each other
+                dodge = 0.012 * span * (offset - (len(aggregators) - 1) / 2)
+                axis.errorbar(line[x] + dodge, line["mean"], yerr=error, fmt="-o", capsize=3, label=aggregator)
             else:
                 position = np.array([levels.index(v) for v in line[x]]) + 0.12 * (offset - (len(aggregators) - 1) / 2)
-                error = np.vstack([line["mean"] - line["ci95_low"], line["ci95_high"] - line["mean"]])
-                axis.errorbar(position, line["mean"], yerr=np.nan_to_num(error), fmt="o", capsize=3, label=aggregator)
+                axis.errorbar(position, line["mean"], yerr=error, fmt="o", capsize=3, label=aggregator)
         if not numeric:
             axis.set_xticks(range(len(levels)), ["none" if v == "null" else str(v) for v in levels], rotation=20)
+        elif all(float(v).is_integer() for v in levels):  # redundancy 1, 3, 5: no tick at 1.5
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel(name(x))
         shown_value = "none" if value == "null" else value
         axis.set_title("" if value is None else f"{name(panel or '')} = {shown_value}", fontsize="medium")

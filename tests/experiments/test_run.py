@@ -314,3 +314,20 @@ def test_collect_warns_about_unfinished_jobs_and_strict_fails(tmp_path):
     assert "Unfinished jobs" in (sweep / "report.md").read_text() and (sweep / "report.html").is_file()
     strict = subprocess.run([*collect, "--strict"], capture_output=True, text=True, cwd=ROOT)
     assert strict.returncode == 1
+
+
+def test_a_design_value_the_others_determine_is_not_plotted_against_them():
+    """assignment.redundancy is ${campaign.redundancy} (and absent under the posterior policy): plotted against
+    campaign.redundancy in panels by it, each panel would hold one point."""
+    from experiments.collect import independent_columns
+
+    grid = pd.DataFrame(
+        [{"assignment": policy, "campaign.redundancy": r, "task.guideline_complexity": c,
+          "assignment.redundancy": r if policy == "fixed" else None}
+         for policy in ("fixed", "posterior") for r in (3, 5) for c in (0.0, 1.0)]
+    )  # fmt: skip
+    columns = ["assignment", "task.guideline_complexity", "campaign.redundancy", "assignment.redundancy"]
+    assert independent_columns(grid, columns) == columns[:3]
+    assert independent_columns(grid, ["campaign.redundancy", "task.guideline_complexity"]) == [
+        "campaign.redundancy", "task.guideline_complexity",
+    ]  # fmt: skip
