@@ -40,6 +40,9 @@ METRICS: tuple[str, ...] = (
     "score_precision",
     "score_recall",
 )
+# metrics that are shares: their intervals are cut at 0 and 1
+BOUNDED: frozenset[str] = frozenset({"accuracy", "accuracy_labeled", "coverage", "macro_f1", "stopped_share",
+                                      "qc_precision", "qc_recall", "score_precision", "score_recall"})  # fmt: skip
 DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality")
 SHOWN: tuple[str, ...] = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "spend", "duration_hours")
 
@@ -107,8 +110,10 @@ def summarise(metrics: pd.DataFrame, by: list[str] | None = None) -> pd.DataFram
     with np.errstate(invalid="ignore"):
         quantile = stdtrit(np.maximum(n - 1, 1), 0.975)  # Student t's 97.5% point
         half_width = np.where(n > 1, quantile * summary["sd"] / np.sqrt(n), np.nan)
-    summary["ci95_low"] = summary["mean"] - half_width
-    summary["ci95_high"] = summary["mean"] + half_width
+    bounded = summary["metric"].isin(BOUNDED).to_numpy()  # a share's interval stays within [0, 1]
+    low, high = summary["mean"] - half_width, summary["mean"] + half_width
+    summary["ci95_low"] = np.where(bounded, np.maximum(low, 0.0), low)
+    summary["ci95_high"] = np.where(bounded, np.minimum(high, 1.0), high)
     return summary
 
 
@@ -116,7 +121,8 @@ def wide_view(summary: pd.DataFrame, metrics: tuple[str, ...] = SHOWN) -> pd.Dat
     """One row per design and aggregator, one column per metric, 'mean ± half-width' where an interval exists."""
     by = [column for column in summary.columns if column not in {"metric", "mean", "sd", "n", "ci95_low", "ci95_high"}]
     shown = summary[summary["metric"].isin(metrics)].copy()
-    half = (shown["ci95_high"] - shown["mean"]).to_numpy()
+    # the wider side: an interval cut at 0 or 1 (a share's) keeps its half-width on the other side
+    half = np.asarray(np.fmax(shown["ci95_high"] - shown["mean"], shown["mean"] - shown["ci95_low"]))
     shown["cell"] = [
         f"{mean:.4g}" if np.isnan(h) else f"{mean:.4g} ± {h:.2g}" for mean, h in zip(shown["mean"], half, strict=True)
     ]
@@ -196,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else Path(args.directory) / "summary.csv"
     write_csv(summary, out)
     shown = SHOWN + tuple(m for m in ("answers_per_item", "qc_precision", "qc_recall") if m in set(summary["metric"]))
-    table = wide_view(summary, shown)
+    designs = design_columns(metrics)
+    kept = independent_columns(metrics, designs)  # assignment.redundancy follows campaign.redundancy: shown once
+    table = wide_view(summary, shown).drop(columns=[c for c in designs if c not in kept])
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False))
     print(f"\n{len(metrics)} rows from {metrics['run_dir'].nunique()} runs -> {out}")
@@ -208,20 +216,29 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if missing and args.strict else 0
 
 
+PLOTTED: tuple[str, ...] = ("accuracy", "spend", "answers_per_item", "qc_precision", "qc_recall")
+
+
 def plot_sweep(summary: pd.DataFrame, varying: list[str], folder: Path) -> list[Path]:
-    """Accuracy, spend and answers per item against the design value with the most levels (a number if one varies,
-    else an option such as the assignment policy), in panels by a second one with at most four levels; nothing
-    when no design value varies."""
+    """Accuracy, spend, answers per item (and quality control's precision and recall, where measured) against the
+    design value with the most levels (a number if one varies, else an option such as the assignment policy), in
+    panels by a second design value and in rows by a third; nothing when no design value varies, and a warning
+    naming them when more than three vary (plot a slice: ``collect`` on the jobs of one value)."""
     if not varying:
         return []
     numeric = [c for c in varying if pd.api.types.is_numeric_dtype(summary[c])]
     x = max(numeric or varying, key=lambda column: summary[column].nunique())
-    others = [c for c in varying if c != x and summary[c].nunique() <= 4]
-    panel = others[0] if others else None
-    metrics = [m for m in ("accuracy", "spend", "answers_per_item") if m in set(summary["metric"])]
+    others = sorted((c for c in varying if c != x), key=lambda column: summary[column].nunique())
+    if len(others) > 2:
+        print(f"collect: warning: no plots: {len(varying)} design values vary ({', '.join(varying)}); a plot shows "
+              "at most three (x, panels, rows)", file=sys.stderr)  # fmt: skip
+        return []
+    panel = others[-1] if others else None
+    row = others[0] if len(others) == 2 else None
+    metrics = [m for m in PLOTTED if m in set(summary["metric"])]
     from experiments.plots import plot_metric  # matplotlib loads only when a sweep is plotted
 
-    return [plot_metric(summary, metric, x, folder / f"{metric}.png", panel) for metric in metrics]
+    return [plot_metric(summary, metric, x, folder / f"{metric}.png", panel, row) for metric in metrics]
 
 
 if __name__ == "__main__":

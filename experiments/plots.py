@@ -36,37 +36,98 @@ NAMES: dict[str, str] = {
     "raters.accuracy": "rater accuracy",
     "raters.session_minutes": "session length (minutes)",
     "task.confuser_weight": "correlated errors (confuser weight)",
+    "task.n_classes": "number of classes",
+    "task.n_items": "number of items",
+    "task.gold_fraction": "share of gold questions",
+    "task.difficulty_sd": "spread of item difficulty",
+    "raters.n_raters": "number of raters",
+    "raters.sessions": "sessions per rater",
+    "raters.archetypes.adversary": "share of adversaries",
+    "raters.archetypes.expert": "share of experts",
+    "raters.archetypes.lazy": "share of lazy raters",
+    "raters.break_minutes": "break length (minutes)",
+    "raters.fatigue_max": "fatigue (logits lost at most)",
+    "raters.ability_mean": "rater ability (logits)",
+    "task.ambiguous_fraction": "share of ambiguous items",
+    "campaign.training_minutes": "training (minutes)",
+    "campaign.horizon_hours": "time horizon (hours)",
+    "seed": "seed",
 }
 # campaign metrics are the same for every aggregator of a run: one line, not one per aggregator
 CAMPAIGN_METRICS: frozenset[str] = frozenset({"spend", "duration_hours", "answers_per_item"})
 
 
 def name(key: str) -> str:
-    return NAMES.get(key, key)
+    """A key's name in words: its own entry, else the last part of the dotted key with spaces."""
+    return NAMES.get(key, key.rsplit(".", 1)[-1].replace("_", " "))
+
+
+def short(key: str) -> str:
+    """A key's name without the explanation in brackets, for titles."""
+    return name(key).split(" (")[0]
+
+
+def level_text(value: object) -> str:
+    """A design value as a panel title or tick shows it: ``none`` for null, 2.0 as 2."""
+    if value is None or value == "null" or (isinstance(value, float) and np.isnan(value)):
+        return "none"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def level_order(values: object) -> list[object]:
+    """The levels of a design value in reading order: none first, numbers by size, then the rest by name."""
+
+    def key(value: object) -> tuple[int, float, str]:
+        if level_text(value) == "none":
+            return (0, 0.0, "")
+        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+            return (1, float(value), "")  # type: ignore[arg-type]
+        return (2, 0.0, str(value))
+
+    return sorted(pd.unique(pd.Series(values)), key=key)  # type: ignore[arg-type]
 
 
 def _numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values)
 
 
-def plot_metric(summary: pd.DataFrame, metric: str, x: str, path: str | Path, panel: str | None = None) -> Path:
+def plot_metric(
+    summary: pd.DataFrame, metric: str, x: str, path: str | Path, panel: str | None = None, row: str | None = None
+) -> Path:
     """Plot ``metric`` (mean and 95% interval from :func:`experiments.collect.summarise`) against design column
     ``x``, one line per aggregator (points with error bars when ``x`` is not a number), one panel per value of
-    ``panel`` (optional); write a PNG atomically."""
+    ``panel`` (optional; more than three wrap into rows of two) or a grid of ``row`` by ``panel``; write a PNG
+    atomically."""
     rows = summary[summary["metric"] == metric]
     if rows.empty:
         raise ValueError(f"metric {metric!r} is not in the summary; it has {sorted(summary['metric'].unique())}")
     if metric in CAMPAIGN_METRICS:
-        rows = rows[rows["aggregator"] == sorted(rows["aggregator"].unique())[0]].assign(aggregator="campaign")
-    panels = [None] if panel is None else sorted(rows[panel].unique(), key=str)
+        label = "the campaign (the same for every aggregator)"
+        rows = rows[rows["aggregator"] == sorted(rows["aggregator"].unique())[0]].assign(aggregator=label)
+    columns = [None] if panel is None else level_order(rows[panel])
+    lines = [None] if row is None else level_order(rows[row])
+    cells = [(r, c) for r in lines for c in columns]
+    n_columns = len(columns) if row is not None or len(columns) <= 3 else 2
+    n_rows = -(-len(cells) // n_columns)
     numeric = _numeric(rows[x])
-    levels = sorted(rows[x].unique(), key=lambda v: (isinstance(v, str), v if not isinstance(v, str) else 0, str(v)))
+    levels = level_order(rows[x])
     span = float(np.ptp(rows[x].astype(float))) if numeric else 0.0
-    width = max(4.8 * len(panels), 7.0)  # room for the title when there is one panel
-    figure, axes = plt.subplots(1, len(panels), figsize=(width, 3.9), sharey=True, squeeze=False)
+    figure, axes = plt.subplots(n_rows, n_columns, figsize=(max(4.8 * n_columns, 7.0), 0.4 + 3.5 * n_rows),
+                                sharey=True, squeeze=False)  # fmt: skip
     aggregators = sorted(rows["aggregator"].unique())
-    for axis, value in zip(axes[0], panels, strict=True):
-        shown = rows if value is None else rows[rows[panel] == value]
+    replicated = bool((rows["n"] > 1).any())
+    for index, axis in enumerate(axes.flat):
+        if index >= len(cells):
+            axis.set_visible(False)
+            continue
+        row_value, column_value = cells[index]
+        shown = rows
+        if row is not None:
+            shown = shown[shown[row].map(level_text) == level_text(row_value)]
+        if panel is not None:
+            shown = shown[shown[panel].map(level_text) == level_text(column_value)]
         for offset, aggregator in enumerate(aggregators):
             line = shown[shown["aggregator"] == aggregator]
             line = line.sort_values(x) if numeric else line
@@ -78,17 +139,22 @@ def plot_metric(summary: pd.DataFrame, metric: str, x: str, path: str | Path, pa
                 position = np.array([levels.index(v) for v in line[x]]) + 0.12 * (offset - (len(aggregators) - 1) / 2)
                 axis.errorbar(position, line["mean"], yerr=error, fmt="o", capsize=3, label=aggregator)
         if not numeric:
-            axis.set_xticks(range(len(levels)), ["none" if v == "null" else str(v) for v in levels], rotation=20)
-        elif all(float(v).is_integer() for v in levels):  # redundancy 1, 3, 5: no tick at 1.5
+            axis.set_xticks(range(len(levels)), [level_text(v) for v in levels], rotation=20)
+        elif len(levels) <= 8:  # a tick at each value swept, written as typed
+            axis.set_xticks([float(v) for v in levels], [level_text(v) for v in levels])  # type: ignore[arg-type]
+        elif all(float(v).is_integer() for v in levels):  # type: ignore[arg-type]
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel(name(x))
-        shown_value = "none" if value == "null" else value
-        axis.set_title("" if value is None else f"{name(panel or '')} = {shown_value}", fontsize="medium")
+        title = [f"{short(key)} = {level_text(value)}" for key, value in ((row, row_value), (panel, column_value))
+                 if key is not None]  # fmt: skip
+        axis.set_title(", ".join(title), fontsize="medium")
         axis.grid(alpha=0.3)
-    axes[0][0].set_ylabel(name(metric))
-    if len(aggregators) > 1:
-        axes[0][-1].legend(fontsize="small", title="aggregator")
-    figure.suptitle(f"{name(metric).split(' (')[0].capitalize()} by {name(x)} (95% intervals over replicates)")
+        if index % n_columns == 0:
+            axis.set_ylabel(name(metric))
+    campaign = metric in CAMPAIGN_METRICS
+    axes.flat[min(len(cells), n_columns) - 1].legend(fontsize="small", title=None if campaign else "aggregator")
+    intervals = " (95% intervals over replicates)" if replicated else " (one replicate: no intervals)"
+    figure.suptitle(f"{short(metric).capitalize()} by {short(x)}{intervals}")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)

@@ -26,6 +26,7 @@ import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from tqdm import tqdm
@@ -54,41 +55,10 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 QUALITY_METRICS: tuple[str, ...] = (
     "qc_precision", "qc_recall", "raters_turned_away", "score_precision", "score_recall",
 )  # fmt: skip
-SWEEP_WORDS = frozenset({"choice", "range", "interval", "glob", "sort", "shuffle", "tag", "null"})
 
 
 def available(group: str) -> list[str]:
     return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
-
-
-def group_options(group: str) -> list[str]:
-    """The options of a config group: its files in conf/ and, for Hydra's own groups, those plugins register."""
-    from hydra.core.config_store import ConfigStore
-    from hydra.core.plugins import Plugins
-
-    Plugins.instance()  # plugins register their configs when first discovered
-    try:
-        stored = [name.removesuffix(".yaml") for name in ConfigStore.instance().list(group)]
-    except OSError:  # no such group in the store
-        stored = []
-    return sorted(set(available(group)) | set(stored))
-
-
-LIST_GROUPS: dict[str, str] = {"aggregators": "aggregator", "quality": "quality option"}
-
-
-def check_aggregator_names(arguments: list[str]) -> None:
-    """Fail early, naming the accepted values, when an ``aggregators=...`` or ``quality=...`` override names an
-    unknown option (Hydra's own message for a list of options names neither the key's options nor the
-    alternatives)."""
-    for argument in arguments:
-        key, _, value = argument.lstrip("+~").partition("=")
-        if key not in LIST_GROUPS:
-            continue
-        known = available(key)
-        for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            if name not in known and name not in SWEEP_WORDS:
-                raise ConfigError(f"{key}: unknown {LIST_GROUPS[key]} {name!r}; accepted values: {', '.join(known)}")
 
 
 def design_values(cfg: DictConfig) -> dict[str, Any]:
@@ -111,6 +81,40 @@ def design_values(cfg: DictConfig) -> dict[str, Any]:
             else:
                 values[f"{group}.{key}"] = value
     return values
+
+
+ARCHETYPE_SHARE = re.compile(r"^\+{0,2}raters\.archetypes\.(\w+)=")
+
+
+def fix_shares(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """``raters.archetypes.spammer=0.3`` means 30% spammers: each archetype set on its own this way keeps its share,
+    the others are rescaled to fill the rest (the preset's 90% honest and 10% experts become 63% and 7%). Without
+    this the shares would be renormalised, and 0.3 next to a mix that sums to 1 would give 23%. Changes ``cfg`` in
+    place (and returns it); raises :class:`ConfigError` when the shares set sum to more than 1, or to less with no
+    other archetype left to fill the rest."""
+    fixed = [match.group(1) for match in map(ARCHETYPE_SHARE.match, overrides) if match]
+    shares = cfg.get("raters", {}).get("archetypes")
+    if not fixed or not isinstance(shares, DictConfig) or not all(name in shares for name in fixed):
+        return cfg  # nothing set one by one, or an unknown name: the population's own check names it
+    values = {str(name): float(share) for name, share in shares.items() if isinstance(share, int | float)}
+    if len(values) != len(shares) or any(share < 0 for share in values.values()):
+        return cfg  # not numbers: the population's own check names them
+    total = sum(values[name] for name in fixed)
+    rest = sum(share for name, share in values.items() if name not in fixed)
+    named = ", ".join(f"raters.archetypes.{name}={values[name]:g}" for name in fixed)
+    if total > 1 + 1e-12:
+        raise ConfigError(f"{named}: these shares sum to {total:g}; accepted values: shares that sum to at most 1")
+    if total < 1 - 1e-12 and rest == 0:
+        raise ConfigError(
+            f"{named}: these shares sum to {total:g} and no other archetype has a share to fill the rest; give "
+            "the others too, e.g. raters.archetypes.honest=" + f"{1 - total:g}"
+        )
+    scale = (1 - total) / rest if rest else 0.0
+    with open_dict(cfg):
+        for name, share in values.items():
+            if name not in fixed:
+                cfg.raters.archetypes[name] = round(share * scale, 12)
+    return cfg
 
 
 def remove_if_empty(folder: Path) -> None:
@@ -299,13 +303,24 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    output_dir = HydraConfig.get().runtime.output_dir
+def main(cfg: DictConfig) -> str:
+    """One job: run it (unless complete already) and print its table. Returns ``"ran"`` or ``"complete"`` (the pool
+    launcher counts them). Everything is printed in one write, so parallel jobs' tables do not interleave."""
+    hydra_config = HydraConfig.get()
+    output_dir = hydra_config.runtime.output_dir
+    fix_shares(cfg, list(hydra_config.overrides.task))
+    multirun = hydra_config.mode == RunMode.MULTIRUN
+    header = f"#{hydra_config.job.num} {' '.join(hydra_config.overrides.task) or '(no overrides)'}" if multirun else ""
     try:
+        remove_stale_temporaries(Path(output_dir))
+        if finished(cfg, Path(output_dir)) is not None:
+            write_out(f"{header}{': ' if header else ''}complete already with the same config, not run again: "
+                      f"{output_dir}\n")  # fmt: skip
+            return "complete"
         metrics = run(cfg, output_dir)
     except (ConfigError, InstantiationException) as error:
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
-        print(f"crowdlab: configuration error: {cause}", file=sys.stderr)
+        print(f"crowdlab: configuration error: {header + ': ' if header else ''}{cause}", file=sys.stderr)
         remove_if_empty(Path(output_dir))
         sys.exit(2)
     except KeyboardInterrupt:
@@ -313,174 +328,45 @@ def main(cfg: DictConfig) -> None:
             f"crowdlab: interrupted; finished runs are kept, the same command resumes ({output_dir})", file=sys.stderr
         )
         sys.exit(130)
+    write_out((header + "\n" if header else "") + report(cfg, metrics) + f"results: {output_dir}\n")
+    return "ran"
+
+
+def write_out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def report(cfg: DictConfig, metrics: pd.DataFrame) -> str:
+    """The printed summary of a run: the campaign's first replicate, then every aggregator's scores over all."""
     # accuracy counts an unlabeled item as wrong; accuracy_labeled scores only the labeled ones: shown side by side
     shown = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "brier", "fit_seconds")
     table = wide_view(summarise(metrics, by=["aggregator"]), shown)
     ledger = metrics.iloc[0]
-    print(
+    n = int(cfg.n_replicates)
+    replicates = f" (first replicate of {n}; the table averages all {n}, ± is the half-width of a 95% interval)"
+    lines = [
         f"{int(ledger['n_items'])} items, {ledger['answers_per_item']:.2f} answers per item, spend "
         f"{ledger['spend']:.2f}, {ledger['duration_hours']:.2f} h, stopped: {ledger['stop_reason']}"
-        + (f" (replicate 0 of {int(cfg.n_replicates)})" if cfg.n_replicates > 1 else "")
-    )
-    print(table.to_string(index=False))
+        + (replicates if n > 1 else "")
+    ]
+    lines.append(table.to_string(index=False))
     quality = [column for column in QUALITY_METRICS if column in metrics.columns]
     if quality:
         first = metrics.drop_duplicates("replicate")
-        print("quality control against the true archetypes (spammer, lazy, adversary): "
-              + ", ".join(f"{column} {first[column].mean():.3g}" for column in quality))  # fmt: skip
-    print(f"results: {output_dir}")
-
-
-THOUSANDS = re.compile(r"^[^=]+=(\d{1,3}(,\d{3})+)$")
-
-
-def full_mix(argument: str) -> str:
-    """``raters.archetypes={condorcet: 1}`` means that mix: the archetypes it does not name get share 0 (a Hydra
-    map override would otherwise be merged into the default mix)."""
-    key, _, value = argument.partition("=")
-    if key.lstrip("+") != "raters.archetypes" or not value.strip().startswith("{"):
-        return argument
-    from sim.raters import ARCHETYPES
-
-    named = set(re.findall(r"([A-Za-z_]+)\s*:", value))
-    missing = [f"{name}: 0" for name in ARCHETYPES if name not in named]
-    return f"{key}={value.strip()[:-1].rstrip()}{', ' if named and missing else ''}{', '.join(missing)}}}"
-
-
-def config_keys(cfg: Any, prefix: str = "") -> list[str]:
-    """Every key of a composed config, dotted."""
-    keys = []
-    for key, value in cfg.items():
-        dotted = f"{prefix}{key}"
-        keys.append(dotted)
-        if isinstance(value, dict):
-            keys.extend(config_keys(value, f"{dotted}."))
-    return keys
-
-
-def compose_checked(overrides: list[str]) -> DictConfig:
-    """The job config these overrides compose (no sweeps), or a :class:`ConfigError` naming the unknown key (with
-    the nearest known one) or the unknown group option (with the accepted ones)."""
-    from difflib import get_close_matches
-
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        try:
-            return compose(config_name="config", overrides=overrides, return_hydra_config=True)
-        except HydraException as error:
-            message = str(error).splitlines()[0]
-            missing = re.match(r"Could not override '([^']+)'", message)
-            if missing:
-                key = missing.group(1)
-                known = config_keys(OmegaConf.to_container(compose(config_name="config", return_hydra_config=True)))
-                elsewhere: dict[str, list[str]] = {}  # a key of an option not chosen -> the options that have it
-                for group in ("assignment", "quality", "aggregators"):
-                    for option in available(group):
-                        node = OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml"))
-                        base = group if group == "assignment" else f"{group}.{option}"
-                        for other in config_keys(node, f"{base}."):  # type: ignore[arg-type]
-                            elsewhere.setdefault(other, []).append(f"{group}={option}")
-                if key in elsewhere:
-                    raise ConfigError(
-                        f"{key} is a setting of {', '.join(elsewhere[key])}, not of the option chosen; choose one of "
-                        "them too, e.g. " + f"{elsewhere[key][0]} {key}=..."
-                    ) from None
-                near = get_close_matches(key, sorted(set(known) | set(elsewhere)), n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise ConfigError(f"unknown key {key!r}{hint} (crowdlab run --cfg job lists the keys)") from None
-            not_found = re.search(r"Could not find '(.+)/([^'/]+)'", message)
-            if not_found:
-                raise ConfigError(
-                    f"{not_found.group(1)}: unknown option {not_found.group(2)!r}; accepted values: "
-                    f"{', '.join(group_options(not_found.group(1)))}"
-                ) from None
-            raise ConfigError(message) from None
-
-
-LAUNCHER_EXTRAS = {"ray": "ray", "submitit_local": "submitit", "submitit_slurm": "submitit"}
-
-
-def check_launcher(cfg: DictConfig) -> None:
-    """The multirun launcher builds from its settings, and its plugin is installed (else the extra to install)."""
-    choice = OmegaConf.select(cfg, "hydra.runtime.choices", default={}).get("hydra/launcher", "basic")
-    if str(cfg.hydra.launcher.get("_target_", "")).startswith("hydra._internal."):  # basic: no settings to check
-        return
-    try:
-        instantiate(cfg.hydra.launcher)
-    except InstantiationException as error:
-        cause = error.__cause__
-        if isinstance(cause, ImportError) or "Error locating target" in str(error):
-            extra = LAUNCHER_EXTRAS.get(choice)
-            install = f"pip install 'crowdlab[{extra}]'" if extra else "install its Hydra plugin"
-            raise ConfigError(f"hydra/launcher={choice} needs its plugin, which is not installed: {install}") from None
-        raise ConfigError(f"hydra.launcher ({choice}): {cause if cause is not None else error}") from None
-
-
-def check_overrides(arguments: list[str]) -> list[str]:
-    """Check the command line before Hydra runs, so that no job of a sweep fails after others spent money:
-    list-valued options, sweeps of numbers written with thousands separators (a warning), every key and group option
-    (composing the config with each sweep pinned to its first value), and every job's objects (:func:`prepare`) for
-    the first value of each sweep and each other value with the rest pinned. Returns the arguments, with map
-    overrides of ``raters.archetypes`` made whole (:func:`full_mix`). Raises :class:`ConfigError` with a one-line
-    message naming the key."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    check_aggregator_names(arguments)
-    arguments = [full_mix(argument) for argument in arguments]
-    overrides = [a for a in arguments if not a.startswith("-")]
-    for argument in overrides:
-        if THOUSANDS.match(argument) and not argument.lstrip("+~").startswith(("hydra.", "hydra/")):
-            key, value = argument.split("=", 1)
-            print(f"crowdlab: warning: {argument} sweeps {value.split(',')} (Hydra splits on commas); for one "
-                  f"number write {key}={value.replace(',', '')}", file=sys.stderr)  # fmt: skip
-    parser = OverridesParser.create()
-    try:
-        parsed = parser.parse_overrides(overrides)
-    except HydraException as error:
-        raise ConfigError(f"cannot read the overrides: {str(error).splitlines()[0]}") from None
-    multirun = any(a in ("-m", "--multirun") for a in arguments)
-    sweeps = [p.input_line for p in parsed if p.is_sweep_override()]
-    if sweeps and not multirun:
-        raise ConfigError(
-            f"{sweeps[0]} is a sweep of several values (Hydra splits on commas); add -m to sweep them, or give one "
-            "value (a number is written without thousands separators)"
-        )
-    values = {position: list(p.sweep_string_iterator()) for position, p in enumerate(parsed) if p.is_sweep_override()}
-    pinned = [
-        f"{p.get_key_element()}={values[i][0]}" if i in values else str(p.input_line) for i, p in enumerate(parsed)
-    ]
-    first = compose_checked(pinned)
-    if multirun:
-        check_launcher(first)
-    built: dict[str, Any] = {}
-    prepare(first, built)  # the first job, built and checked
-    with open_dict(first):
-        del first["hydra"]  # the values below are checked on the job's own config
-    for position, others in values.items():  # every other swept value, with the rest pinned to their first values
-        override = parsed[position]
-        for value in others[1:]:
-            line = f"{override.get_key_element()}={value}"
-            if (CONF / override.key_or_group).is_dir():  # a group option: compose it
-                job = compose_checked([*pinned[:position], line, *pinned[position + 1 :]])
-            elif override.key_or_group.startswith("hydra."):  # a launcher's setting: the launcher checks it
-                continue
-            else:  # a value: set on the first job's config, as Hydra applies value overrides after composing
-                job = first.copy()
-                with open_dict(job):
-                    OmegaConf.update(job, override.key_or_group, parser.parse_override(line).value(), merge=True)
-            prepare(job, built)
-    return arguments
+        lines.append("quality control against the true archetypes (spammer, lazy, adversary): "
+                     + ", ".join(f"{column} {first[column].mean():.3g}" for column in quality))  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def cli(arguments: list[str] | None = None) -> int:
     """``crowdlab run`` / ``python -m experiments.run``: check the command line, then hand over to Hydra."""
     if arguments is not None:
         sys.argv = [sys.argv[0], *arguments]
+    from experiments.checks import check_command_line  # the checks import this module
+
     try:
-        sys.argv[1:] = check_overrides(sys.argv[1:])
+        sys.argv[1:] = check_command_line(sys.argv[1:])
     except ConfigError as error:
         print(f"crowdlab: configuration error: {error}", file=sys.stderr)
         return 2

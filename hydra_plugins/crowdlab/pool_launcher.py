@@ -32,7 +32,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
@@ -137,7 +137,8 @@ class PoolLauncher(Launcher):
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         jobs = [(initial_job_idx + i, list(overrides)) for i, overrides in enumerate(job_overrides)]
         workers = min(usable_cores() if self.n_jobs == -1 else self.n_jobs, len(jobs))
-        log.info(f"Launching {len(jobs)} jobs on {workers} worker process{'es' * (workers != 1)}")
+        where = "serially in this process" if workers <= 1 else f"on {workers} worker processes"
+        log.info(f"Launching {len(jobs)} jobs {where}")
         for idx, overrides in jobs:
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
         state = (self.hydra_context, self.config, self.task_function, Singleton.get_state(), os.getpid())
@@ -147,7 +148,7 @@ class PoolLauncher(Launcher):
             for job in jobs:
                 returns.append(_finish(_run(job)))
                 configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-            return returns
+            return _summarised(returns)
         if self.start_method != "fork":  # a spawned worker gets the task function by value: it may live in __main__
             import cloudpickle
 
@@ -169,7 +170,15 @@ class PoolLauncher(Launcher):
         finally:
             pool.join()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        return returns
+        return _summarised(returns)
+
+
+def _summarised(returns: list[JobReturn]) -> list[JobReturn]:
+    """Log how many jobs ran and how many were complete already (a resumed sweep); ``experiments.run.main`` returns
+    which."""
+    complete = sum(1 for r in returns if r.status == JobStatus.COMPLETED and r._return_value == "complete")
+    log.info(f"{len(returns)} jobs: {complete} were complete already, {len(returns) - complete} ran")
+    return returns
 
 
 def _init_state(

@@ -22,9 +22,9 @@ BAD = [
     ("+raters.archetypes.robot=1", "raters.archetypes must be one of"),
     ("task.gold_fraction=1.5", "task.gold_fraction must be in [0.0, 1.0)"),
     ("campaign.budget=0.001", "campaign.budget = 0.001 is too small to buy one answer"),
-    ("aggregators=[majority_vote,orakel]", "unknown aggregator 'orakel'; accepted values: dawid_skene,"),
+    ("aggregators=[majority_vote,orakel]", "unknown aggregator 'orakel' (did you mean 'oracle'?); accepted values:"),
     # the reacting campaign's (issue 7)
-    ("quality=[gold_blocking,blocking]", "unknown quality option 'blocking'; accepted values: agreement_blocking,"),
+    ("quality=[gold_blocking,blocking]", "unknown quality option 'blocking' (did you mean"),
     ("assignment=best_of assignment.n=0", "assignment.n must be an integer >= 1, got 0"),
     ("assignment=posterior assignment.threshold=2", "assignment.threshold must be in [0.0, 1.0], got 2.0"),
     ("assignment=posterior assignment.threshold=0.2", "is below 1 / task.n_classes"),
@@ -55,10 +55,22 @@ BAD = [
     ("task.gold_fraction=1", "task.gold_fraction must be in [0.0, 1.0)"),
     ("campaign.budget=3,000", "campaign.budget=3,000 is a sweep of several values"),
     ("campaign.redundancy=[1", "cannot read the overrides"),
-    ("assignment.threshold=0.9", "assignment.threshold is a setting of assignment=posterior"),
+    ("assignment.threshold=0.9", "options that have it: assignment=posterior"),
     ("+assignment.threshold=0.9", "assignment.threshold is not a setting of assignment (fixed); accepted keys"),
     ("raters.accuracy=0.7", "raters.accuracy = 0.7 sets the accuracy of condorcet raters, and there are none"),
     ("output.format=xlsx", "output.format must be one of ['parquet', 'csv']"),
+    # found trying the command as a new user would
+    ("raters.archetypes={honst: 1}", "raters.archetypes: unknown archetype 'honst' (did you mean 'honest'?)"),
+    ("raters.archetypes.spammer=0.7 raters.archetypes.adversary=0.5", "these shares sum to 1.2"),
+    ("raters.archetypes.spammer=0.3 raters.archetypes.honest=0 raters.archetypes.expert=0 "
+     "raters.archetypes.adversary=0", "no other archetype has a share to fill the rest"),
+    ("aggregators.glad.n_iter=5", "glad is not among the aggregators chosen (majority_vote, dawid_skene, oracle)"),
+    ("aggregators=majority_vote,glad", "for one list of them write aggregators=[majority_vote,glad]"),
+    ("hydra.launcher.ray.init.address=auto", "options that have it: hydra/launcher=ray"),
+    ("+foo=1", "unknown key 'foo': + adds a key"),
+    ("task.n_items=abc", "task.n_items"),
+    ("campaign.budget=3,000", "for one number write campaign.budget=3000"),
+    ("--cfg jobs", "cannot read the command line: argument --cfg/-c: invalid choice: 'jobs'"),
 ]  # fmt: skip
 
 
@@ -89,6 +101,10 @@ BAD_SWEEPS = [
     ("hydra.launcher.start_method=threads", "hydra.launcher.start_method must be one of fork, forkserver, spawn"),
     ("hydra.launcher.n_jobz=2", "unknown key 'hydra.launcher.n_jobz'; did you mean 'hydra.launcher.n_jobs'?"),
     ("hydra/launcher=rai", "hydra/launcher: unknown option 'rai'; accepted values: basic, joblib, pool, ray,"),
+    ("hydra/launcher=joblib hydra.launcher.n_jobs=0", "hydra.launcher.n_jobs must be a nonzero integer"),
+    ("campaign.redundancy=interval(1,5)", "the sweeper takes lists of values and range(start, stop, step)"),
+    ("aggregators.glad.n_iter=0 aggregators=[glad],[majority_vote]", "aggregators.glad.n_iter must be an integer"),
+    ("assignment=glob(*) assignment.n=0", "assignment.n must be an integer >= 1, got 0"),
 ]  # fmt: skip
 
 
@@ -102,6 +118,12 @@ def test_a_bad_value_anywhere_in_a_sweep_exits_2_before_any_job_runs(tmp_path, o
     assert message in done.stderr and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("crowdlab: configuration error")]
     assert len(errors) == 1 and not sweep.exists()
+
+
+def test_flags_that_ask_for_two_things_exit_2():
+    done = run_cli("-m", "--cfg=job", cwd=ROOT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "give only one of --run, --multirun (-m), --cfg, --info; got --multirun, --cfg" in done.stderr
 
 
 def test_a_launcher_whose_plugin_is_missing_names_the_extra_to_install(tmp_path):

@@ -291,9 +291,11 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, how):
     if how == signal.SIGINT:
         assert "Traceback" not in stderr and "interrupted; finished runs are kept" in stderr
     resumed = _start_sweep(sweep, tmp_path)
-    _, stderr = resumed.communicate(timeout=300)
+    stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
     assert {path: path.stat().st_mtime_ns for path in finished_before} == finished_before  # not run again
+    assert stdout.count("complete already with the same config, not run again") == len(finished_before)
+    assert f"6 jobs: {len(finished_before)} were complete already, {6 - len(finished_before)} ran" in stdout
     assert not list(sweep.rglob(".*.tmp"))
     whole = tmp_path / "whole"
     assert _start_sweep(whole, tmp_path).communicate(timeout=300) is not None
@@ -331,3 +333,67 @@ def test_a_design_value_the_others_determine_is_not_plotted_against_them():
     assert independent_columns(grid, ["campaign.redundancy", "task.guideline_complexity"]) == [
         "campaign.redundancy", "task.guideline_complexity",
     ]  # fmt: skip
+
+
+def test_a_parallel_sweep_prints_each_jobs_table_in_one_piece(tmp_path):
+    """Two workers print at once: each job's block (header, campaign line, table, results folder) stays together."""
+    done = _cli("-m", *SMALL, "seed=1,2,3,4", "aggregators=[majority_vote,dawid_skene]", "hydra.launcher.n_jobs=2",
+                f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for job in range(4):
+        start = lines.index(
+            f"#{job} task.n_items=300 raters.n_raters=20 seed={job + 1} aggregators=[majority_vote,dawid_skene]"
+        )
+        assert lines[start + 1].startswith("300 items") and lines[start + 2].lstrip().startswith("aggregator")
+        assert lines[start + 5] == f"results: {tmp_path / 'sweep' / str(job)}"
+
+
+def test_a_different_sweep_into_a_folder_that_holds_one_is_refused(tmp_path):
+    """Resuming needs the same sweep: another one into the same hydra.sweep.dir would mix the two in collect."""
+    sweep = tmp_path / "sweep"
+    first = ["-m", *SMALL, "seed=1,2", "aggregators=[majority_vote]", f"hydra.sweep.dir={sweep}"]
+    assert _cli(*first, cwd=tmp_path).returncode == 0
+    other = _cli("-m", *SMALL, "seed=1,2,3", "aggregators=[majority_vote]", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert other.returncode == 2 and "Traceback" not in other.stderr
+    assert f"hydra.sweep.dir={sweep} holds another sweep (task.n_items=300 raters.n_raters=20 seed=1,2" in other.stderr
+    reordered = _cli("-m", "seed=1,2", *SMALL, "aggregators=[majority_vote]", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert reordered.returncode == 2 and "to resume it give them in its order: task.n_items=300" in reordered.stderr
+    assert sorted(path.name for path in sweep.iterdir() if path.is_dir()) == [".hydra", "0", "1"] or sorted(
+        path.name for path in sweep.iterdir() if path.is_dir()
+    ) == ["0", "1"]
+    again = _cli(*first, cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.count("complete already with the same config") == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # the preset's 90% honest and 10% experts fill the 70% the spammers leave
+        (["experiment=spammers", "raters.archetypes.spammer=0.3"], {"honest": 0.63, "expert": 0.07, "spammer": 0.3}),
+        # two set, the default mix's others (honest 0.8, expert 0.1) fill the 0.5 left in their ratio 8:1
+        (["raters.archetypes.spammer=0.3", "raters.archetypes.adversary=0.2"],
+         {"honest": 0.5 * 8 / 9, "expert": 0.5 / 9, "spammer": 0.3, "adversary": 0.2}),
+        # a whole mix given as a map is taken as it is
+        (["raters.archetypes={honest: 0.5, spammer: 0.5}"], {"honest": 0.5, "spammer": 0.5}),
+    ],
+)  # fmt: skip
+def test_an_archetype_set_on_its_own_keeps_its_share(tmp_path, overrides, expected):
+    """`raters.archetypes.spammer=0.3` gives 30% spammers, whatever the other shares of the mix sum to."""
+    from experiments.checks import full_mix
+    from experiments.run import fix_shares
+
+    overrides = [full_mix(o) for o in overrides]
+    shares = OmegaConf.to_container(fix_shares(composed(overrides), overrides).raters.archetypes)
+    assert {name: share for name, share in shares.items() if share} == pytest.approx(expected, abs=1e-12)
+    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_the_population_of_a_run_has_the_share_typed(tmp_path):
+    """End to end: 30% of the raters of `raters.archetypes.spammer=0.3` in the spammers preset are spammers."""
+    done = _cli(*SMALL, "raters.n_raters=100", "experiment=spammers", "raters.archetypes.spammer=0.3",
+                "aggregators=[majority_vote]", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    raters = read_table(tmp_path / "run", "raters")
+    first = raters[raters["replicate"] == 0]
+    assert first["archetype"].value_counts().to_dict() == {"honest": 63, "spammer": 30, "expert": 7}
