@@ -18,6 +18,7 @@ from collections.abc import Callable
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("experiments.run", "cli", "simulate a campaign design and score aggregators; -m sweeps (Hydra overrides)"),
     "collect": ("experiments.collect", "main", "turn run or sweep folders into one tidy table with intervals, plots"),
+    "plan": ("experiments.plan", "main", "the cheapest design that reaches a quality target, and the cost front"),
 }
 
 RUN_HELP = """usage: crowdlab run [-m] [KEY=VALUE ...]

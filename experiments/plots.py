@@ -160,3 +160,43 @@ def plot_metric(
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
     return atomic_write(path, lambda file: file.write(buffer.getvalue()), binary=True)
+
+
+def plot_pareto(
+    table: pd.DataFrame, target: float, chosen: pd.Series, path: str | Path, confidence: float = 0.95,
+    max_budget: float | None = None,
+) -> Path:  # fmt: skip
+    """A plan's candidates: cost against accuracy with their intervals, the Pareto front highlighted, the target and
+    the budget drawn, the plan (or the closest candidate) marked; write a PNG atomically."""
+    figure, axis = plt.subplots(figsize=(8.0, 5.0))
+    finite = lambda values: np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)  # noqa: E731
+    error = finite(np.vstack([table["accuracy"] - table["lower_bound"], table["upper_bound"] - table["accuracy"]]))
+    axis.errorbar(table["cost"], table["accuracy"], yerr=error, fmt="o", color="0.65", markersize=4, capsize=2,
+                  label=f"candidate ({confidence:.0%} interval)", zorder=1)  # fmt: skip
+    front = table[table["on_front"]].sort_values("cost")
+    axis.plot(
+        front["cost"],
+        front["accuracy"],
+        "-o",
+        color="tab:blue",
+        markersize=5,
+        label="Pareto front (cost, accuracy, duration)",
+        zorder=2,
+    )
+    axis.axhline(target, color="tab:red", linestyle="--", linewidth=1, label=f"target {target:g}")
+    if max_budget is not None:
+        axis.axvline(max_budget, color="tab:orange", linestyle=":", linewidth=1.2, label=f"budget {max_budget:g}")
+    meets = chosen["status"] == "meets"
+    label = "plan: cheapest meeting the target" if meets else "closest (none meets the target)"
+    axis.plot(chosen["cost"], chosen["accuracy"], "*", color="tab:green" if meets else "tab:purple", markersize=16,
+              label=label, zorder=3)  # fmt: skip
+    axis.set_xlabel("cost (money spent by the campaign)")
+    axis.set_ylabel("accuracy on all items (unlabeled count as wrong)")
+    axis.set_title("Campaign designs: cost against accuracy")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small", loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return atomic_write(path, lambda file: file.write(buffer.getvalue()), binary=True)

@@ -252,6 +252,17 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
                interactive_terminal() if progress is None else progress, table_format)  # fmt: skip
 
 
+def score_replicate(job: Job, replicate: int, rater_scores: bool = False) -> tuple[Any, list[dict[str, Any]]]:
+    """Simulate replicate ``replicate`` of a prepared run and score every aggregator on its answers (they all see
+    the same campaign): the campaign's result and one metrics row per aggregator."""
+    result = simulate(job.task, job.raters, job.campaign, seed=job.seed, replicate=replicate, progress=job.progress,
+                      assignment=job.assignment, quality=job.quality)  # fmt: skip
+    quality_scores = rater_quality_scores(result, rater_scores) if job.quality or rater_scores else {}
+    rows = [{"aggregator": name, **evaluate(aggregator, result), **quality_scores, "seed": job.seed,
+             "replicate": replicate} for name, aggregator in job.aggregators.items()]  # fmt: skip
+    return result, rows
+
+
 def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
     """Simulate, aggregate and score; write the tables to ``output_dir`` if given; return the metrics table.
 
@@ -264,24 +275,14 @@ def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:
             log.info("complete with the same config, not run again: %s", output_dir)
             return done
     job = prepare(cfg)
-    seed, n_replicates, task, raters, campaign = job.seed, job.n_replicates, job.task, job.raters, job.campaign
-    assignment, quality, aggregators, progress = job.assignment, job.quality, job.aggregators, job.progress
+    n_replicates, progress = job.n_replicates, job.progress
     design = design_values(cfg)
     rows: list[dict[str, Any]] = []
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     ledgers: list[dict[str, Any]] = []
     for replicate in tqdm(range(n_replicates), desc="replicates", disable=not progress or n_replicates == 1):
-        result = simulate(
-            task, raters, campaign, seed=seed, replicate=replicate, progress=progress, assignment=assignment,
-            quality=quality,
-        )  # fmt: skip
-        with_scores = bool(cfg.get("rater_scores", False))
-        quality_scores = rater_quality_scores(result, with_scores) if quality or with_scores else {}
-        for name, aggregator in aggregators.items():
-            scores = evaluate(aggregator, result)
-            rows.append(
-                {"aggregator": name, **scores, **quality_scores, "seed": seed, "replicate": replicate, **design}
-            )
+        result, scored = score_replicate(job, replicate, bool(cfg.get("rater_scores", False)))
+        rows.extend({**row, **design} for row in scored)
         if output_dir is not None and cfg.get("write_tables", True):
             tables["answers"].append(result.answers.assign(replicate=replicate))
             tables["truth"].append(result.truth.reset_index().assign(replicate=replicate))

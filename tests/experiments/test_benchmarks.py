@@ -54,3 +54,13 @@ def test_sweep_benchmark_runs_both_halves_and_prints_the_line(capsys):
         "end_to_end_answers_per_second", "engine_answers_per_second", "sweep_serial_s", "sweep_parallel_s", "speedup",
         "per_job_overhead_s",
     ]  # fmt: skip
+
+
+def test_plan_benchmark_races_72_candidates_and_prints_the_line(capsys):
+    from experiments.benchmarks import plan
+
+    assert plan.main(["--items", "1000", "--workers", "1"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    figures = dict(item.split("=") for item in last.split())
+    assert figures["candidates"] == "72" and figures["designs"] == "24" and figures["grid_campaigns"] == "288"
+    assert 72 <= int(figures["simulated_campaigns"]) <= 288
