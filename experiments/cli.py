@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("experiments.run", "cli", "simulate a campaign design and score aggregators; -m sweeps (Hydra overrides)"),
     "collect": ("experiments.collect", "main", "turn run or sweep folders into one tidy table with intervals, plots"),
     "plan": ("experiments.plan", "main", "the cheapest design that reaches a quality target, and the cost front"),
+    "calibrate": ("experiments.calibrate", "main", "fit the rater and task model to a pilot's real answers; predict"),
 }
 
 RUN_HELP = """usage: crowdlab run [-m] [KEY=VALUE ...]
