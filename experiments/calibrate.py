@@ -18,7 +18,7 @@ Dawid-Skene's estimate.
   pilot's, since a campaign inherits the share of its answers, and a pilot's raters give unequal shares;
 * spammer-like raters: those of at least ten answers whose right-answer share is not above chance (exact binomial
   test at 5%), as a share of the answers; reported, and with ``--spammers`` modelled as spammers who work at the
-  others' speed (by default they stay in the ability distribution, which predicted the real data sets better);
+  others' speed (by default they stay in the ability distribution);
 * ``speed_sd``: the spread of answers per rater beyond Poisson counting noise (a simulated rater's share of the work
   follows their speed): Var(n) = m + m^2 (exp(speed_sd^2) - 1);
 * ``confuser_weight``: how often two wrong answers to one item agree, q = c^2 + (1 - c^2) / (K - 1);
@@ -46,14 +46,16 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf, open_dict
 from scipy.special import expit
-from scipy.stats import binomtest
+from scipy.stats import binom
 
 from experiments.storage import write_csv, write_text
+from sim.streams import stream
 from sim.validation import ConfigError
 
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(24)  # probabilists' Hermite: E f(Z), Z ~ Normal(0, 1)
 WEIGHTS = WEIGHTS / WEIGHTS.sum()
 MIN_SPAMMER_ANSWERS = 10
+MISSING_KEY = object()
 
 
 @dataclass(frozen=True)
@@ -168,25 +170,32 @@ LOG_SD_BOUNDS = (math.log(0.02), math.log(6.0))
 
 
 def debiased_effects(
-    right: np.ndarray, rater: np.ndarray, item: np.ndarray, rng: np.random.Generator, rounds: int = 6, draws: int = 3
+    right: np.ndarray, rater: np.ndarray, item: np.ndarray, rng: np.random.Generator, rounds: int = 8, draws: int = 5
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`crossed_effects` corrected for its shrinkage by indirect inference (Gourieroux, Monfort & Renault
     1993): the parameters whose simulated answers, on the pilot's own raters and items, give the estimate the pilot
-    gave. Returns the corrected ``(mu, log ability_sd, log difficulty_sd)`` and the correction (added to the
-    estimates of bootstrap resamples)."""
+    gave. The simulations reuse the same normal and uniform draws in every round (common random numbers), so the
+    answer depends on the pilot, not on the rounds' luck. Returns the corrected ``(mu, log ability_sd, log
+    difficulty_sd)`` and the correction. The correction is for the pilot's design; a bootstrap resample adds the
+    same one, though its design differs a little (its items' answer counts vary)."""
     _, rater = np.unique(rater, return_inverse=True)
     _, item = np.unique(item, return_inverse=True)
+    z_rater = rng.standard_normal((draws, int(rater.max()) + 1))
+    z_item = rng.standard_normal((draws, int(item.max()) + 1))
+    uniform = rng.random((draws, right.size))
     observed = crossed_effects(right, rater, item)
     theta = observed.copy()
     for _ in range(rounds):
-        estimates = []
-        for _ in range(draws):
-            alpha = rng.standard_normal(int(rater.max()) + 1) * math.exp(theta[1])
-            delta = rng.standard_normal(int(item.max()) + 1) * math.exp(theta[2])
-            simulated = (rng.random(right.size) < expit(theta[0] + alpha[rater] - delta[item])).astype(float)
-            estimates.append(crossed_effects(simulated, rater, item))
-        theta = theta + (observed - np.mean(estimates, axis=0))
+        estimates = [
+            crossed_effects((uniform[k] < expit(theta[0] + math.exp(theta[1]) * z_rater[k][rater]
+                                                - math.exp(theta[2]) * z_item[k][item])).astype(float), rater, item)
+            for k in range(draws)
+        ]  # fmt: skip
+        step = observed - np.mean(estimates, axis=0)
+        theta = theta + step
         theta[1:] = np.clip(theta[1:], *LOG_SD_BOUNDS)
+        if np.max(np.abs(step)) < 1e-4:
+            break
     return theta, theta - observed
 
 
@@ -217,11 +226,8 @@ def spammer_like(pilot: Pilot, right: np.ndarray) -> np.ndarray:
     """Per answer: whether its rater, of at least ten answers, is not above chance (exact binomial test at 5%)."""
     count = np.bincount(pilot.rater)
     hits = np.bincount(pilot.rater, weights=right)
-    chance = 1.0 / pilot.n_classes
-    flagged = np.array([
-        n >= MIN_SPAMMER_ANSWERS and binomtest(int(h), int(n), chance, alternative="greater").pvalue > 0.05
-        for h, n in zip(hits, count, strict=True)
-    ], dtype=bool)  # fmt: skip
+    p_value = binom.sf(hits - 1, count, 1.0 / pilot.n_classes)  # P(X >= hits) under chance
+    flagged = (count >= MIN_SPAMMER_ANSWERS) & (p_value > 0.05)
     return flagged[pilot.rater]
 
 
@@ -231,8 +237,8 @@ def fit(
     """The rater and task parameters of a pilot (see the module's docstring), and the shrinkage correction of the
     spreads (computed here unless given, as for a bootstrap resample of a pilot already fitted). Spammer-like raters
     are counted either way; ``spammers=True`` also models them as spammers (answering at random) and fits the
-    ability distribution to the others (on the real data sets this predicted slightly worse: see
-    experiments/benchmarks/calibration.py)."""
+    ability distribution to the others (``python -m experiments.benchmarks.calibration --spammers`` compares the
+    two on the real data sets)."""
     from scipy.optimize import brentq
 
     right = (pilot.label == pilot.truth[pilot.item]).astype(float)
@@ -244,7 +250,7 @@ def fit(
         raise ConfigError("the pilot's raters are all spammer-like (none above chance): nothing to calibrate on")
     if correction is None:
         theta, correction = debiased_effects(right[honest], pilot.rater[honest], pilot.item[honest],
-                                             np.random.default_rng([seed, 17]))  # fmt: skip
+                                             stream(seed, 0, "calibration", 1))  # fmt: skip
     else:
         theta = crossed_effects(right[honest], pilot.rater[honest], pilot.item[honest]) + correction
         theta[1:] = np.clip(theta[1:], *LOG_SD_BOUNDS)
@@ -350,6 +356,7 @@ def predict(
     the fit on the whole pilot (``whole``; the bootstrap mean without it), the interval the 2.5 and 97.5
     percentiles of one campaign per bootstrap fit (widened to hold the point)."""
     from experiments.checks import compose_checked
+    from experiments.plan import override_text
     from experiments.run import prepare, score_replicate
 
     base = compose_checked([f"aggregators=[{','.join(aggregators)}]", f"seed={seed}"])
@@ -362,10 +369,12 @@ def predict(
         with open_dict(cfg):
             cfg.raters, cfg.task, cfg.progress = raters, task, False
             for setting in ["campaign.budget=null", "campaign.horizon_hours=null", "raters.sessions=1000000",
-                            *settings]:  # fmt: skip
+                            *settings, f"{key}={override_text(value)}"]:  # fmt: skip
                 setting_key, _, setting_value = setting.partition("=")
+                if OmegaConf.select(cfg, setting_key, default=MISSING_KEY) is MISSING_KEY:
+                    name = "--predict" if setting_key == key else "--set"
+                    raise ConfigError(f"{name}: unknown key {setting_key!r} (crowdlab run --cfg job lists the keys)")
                 OmegaConf.update(cfg, setting_key, _value(setting_value), merge=True)
-            OmegaConf.update(cfg, key, value, merge=True)
         _, scored = score_replicate(prepare(cfg), replicate)
         return [{key: value, "aggregator": row["aggregator"], "accuracy": row["accuracy"]} for row in scored]
 
@@ -393,8 +402,8 @@ def _value(text: str) -> Any:
 
 
 def calibrate(pilot: Pilot, n_bootstrap: int, seed: int = 0, spammers: bool = False) -> tuple[PilotFit, list[PilotFit]]:
-    """The fit on the whole pilot and on ``n_bootstrap`` resamples of its items."""
-    rng = np.random.default_rng([seed, 2024])
+    """The fit on the whole pilot and on ``n_bootstrap`` pigeonhole resamples of its items and raters."""
+    rng = stream(seed, 0, "calibration", 2)
     whole, correction = fit(pilot, spammers, seed=seed)
     return whole, [fit(resample(pilot, rng), spammers, correction)[0] for _ in range(n_bootstrap)]
 
@@ -433,8 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--bootstrap must be an integer >= 2, got {args.bootstrap}")
         answers = read_answers(args.answers)
         gold = read_gold(args.gold) if args.gold else None
-        gold_series = gold  # read_gold: a Series of labels by task
-        pilot = read_pilot(answers, gold_series, args.answers)
+        pilot = read_pilot(answers, gold, args.answers)
         whole, fits = calibrate(pilot, args.bootstrap, args.seed, args.spammers)
         prediction = None
         if args.predict:

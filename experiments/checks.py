@@ -296,9 +296,8 @@ def check_overrides(overrides: list[str], multirun: bool) -> None:
         check_launcher(first)
         check_sweep_dir(first, [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))])
     pinned = pinned_overrides(parsed)
-    fix_shares(first, pinned)
     built: dict[str, Any] = {}
-    prepare(first, built)  # the first job, built and checked
+    prepare(fix_shares(first.copy(), pinned), built)  # the first job, built and checked (first stays as composed)
     with open_dict(first):
         del first["hydra"]  # the values below are checked on the job's own config
     for position, override in enumerate(parsed):  # every other swept value, with the rest pinned to their first

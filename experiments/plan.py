@@ -11,16 +11,18 @@ of the ``plan.search`` values that are not aggregators is a *design*; a design w
 and every aggregator scores the same simulated answers, so the aggregator is chosen per design at no extra
 simulation.
 
-The search is a race (Maron & Moore 1997, "The racing algorithm"; Birattari et al. 2002, F-Race): every design runs
-``min_replicates`` campaigns, then the replicates double for the designs still in contention, up to
-``max_replicates``. Replicate ``r`` of every design uses the same random streams (common random numbers), so designs
-differ by their design, not their luck. After each round a candidate is decided when its accuracy interval (Student t
-over replicates at ``confidence``) lies above the target (it *meets* it, within the budget and deadline) or below it
-(it *fails*); a candidate still undecided is dropped when it is clearly dearer than one that meets the target (its
-cost interval lies above). What is left races on. Racing is chosen over a model-based or multi-objective sampler
-(Optuna's TPE or NSGA-II) because the candidates are a small given grid whose scores are noisy: a race reuses every
-replicate, stops each design as soon as the question about it is answered, gives each candidate its interval, and
-is deterministic.
+The search is a race (after Maron & Moore 1997, "The racing algorithm"): every design runs ``min_replicates``
+campaigns, then the replicates double for the designs still in contention, up to ``max_replicates``. Replicate ``r``
+of every design uses the same random streams (common random numbers), so designs differ by their design, not their
+luck. After each round a candidate is decided when the prediction interval of one campaign's accuracy (Student t
+over its replicates, at ``confidence``: ``t * sd * sqrt(1 + 1/n)``) lies above the target and every campaign stayed
+within the budget and deadline (it *meets* it), or lies below (it *fails*); a candidate still undecided is dropped
+when it is clearly dearer than one that meets the target (its cost interval lies above). What is left races on.
+Each candidate is compared with the target on its own (F-Race compares candidates with each other by a Friedman
+test), and the repeated looks at 3, 6, 12, 24 replicates are not corrected for. Racing is chosen over a model-based or
+multi-objective sampler (Optuna's TPE or NSGA-II) because the candidates are a small given grid whose scores are
+noisy: a race reuses every replicate, stops each design as soon as the question about it is answered, gives each
+candidate its interval, and is deterministic.
 
 Writes into ``plan.out`` (default ``results/plans/<date>/<time>``): ``plan.json``, ``candidates.csv`` (every
 candidate with its estimates, replicates and status), ``pareto.csv`` (the candidates no other beats on cost, accuracy
@@ -32,7 +34,6 @@ from __future__ import annotations
 import itertools
 import math
 import multiprocessing
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -42,7 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from scipy.special import stdtrit
 
 from experiments.run import Job, fix_shares, prepare, score_replicate
@@ -72,7 +73,7 @@ class PlanSettings:
     max_budget: float | None = None
     deadline_hours: float | None = None
     min_replicates: int = 3
-    max_replicates: int = 12
+    max_replicates: int = 24
     n_jobs: int = -1
     out: str | None = None
 
@@ -221,7 +222,7 @@ def build_designs(overrides: list[str], settings: PlanSettings, base: DictConfig
             cfg = compose_checked(lines)
         except ConfigError as error:
             raise ConfigError(f"plan.search: {error}") from None
-        with _open(cfg):
+        with open_dict(cfg):
             del cfg["hydra"]
             cfg.pop("plan", None)
             cfg.n_replicates = settings.max_replicates
@@ -235,12 +236,6 @@ def build_designs(overrides: list[str], settings: PlanSettings, base: DictConfig
     return designs, aggregators
 
 
-def _open(cfg: DictConfig) -> Any:
-    from omegaconf import open_dict
-
-    return open_dict(cfg)
-
-
 _JOBS: dict[str, Job] = {}  # per worker process: the prepared run of each design's config
 
 
@@ -251,7 +246,7 @@ def _simulate(task: tuple[str, int]) -> list[dict[str, Any]]:
     if job is None:
         cfg = OmegaConf.create(config)
         assert isinstance(cfg, DictConfig)
-        with _open(cfg):
+        with open_dict(cfg):
             cfg.progress = False
         job = _JOBS[config] = prepare(cfg)
     _, rows = score_replicate(job, replicate)
@@ -260,17 +255,15 @@ def _simulate(task: tuple[str, int]) -> list[dict[str, Any]]:
     return [{key: row.get(key) for key in keep} for row in rows]
 
 
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def interval(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """Mean and Student-t interval at ``confidence`` over replicates."""
+def interval(values: np.ndarray, confidence: float, one_campaign: bool = False) -> tuple[float, float, float]:
+    """Mean and Student-t interval at ``confidence`` over replicates: of the mean, or with ``one_campaign`` the
+    prediction interval of a single campaign's value (half-width ``t * sd * sqrt(1 + 1/n)``)."""
     n = len(values)
     mean = float(np.mean(values))
     if n < 2:
         return mean, -math.inf, math.inf
-    half = float(stdtrit(n - 1, 0.5 + confidence / 2) * np.std(values, ddof=1) / math.sqrt(n))
+    spread = math.sqrt(1 + n) if one_campaign else 1.0  # sqrt(1 + 1/n) * sqrt(n)
+    half = float(stdtrit(n - 1, 0.5 + confidence / 2) * np.std(values, ddof=1) * spread / math.sqrt(n))
     return mean, mean - half, mean + half
 
 
@@ -280,22 +273,25 @@ def candidate_table(designs: list[Design], settings: PlanSettings) -> pd.DataFra
     for index, design in enumerate(designs):
         rows = pd.DataFrame(design.rows)
         for aggregator, group in rows.groupby("aggregator", sort=False):
-            accuracy = interval(group["accuracy"].to_numpy(float), settings.confidence)
+            accuracy = interval(group["accuracy"].to_numpy(float), settings.confidence, one_campaign=True)
             cost = interval(group["spend"].to_numpy(float), settings.confidence)
             duration = interval(group["duration_hours"].to_numpy(float), settings.confidence)
             records.append({
                 "design": index, **design.values, "aggregator": aggregator, "replicates": len(group),
-                "accuracy": accuracy[0], "lower_bound": accuracy[1], "upper_bound": accuracy[2],
+                "accuracy": accuracy[0], "lower_bound": max(accuracy[1], 0.0), "upper_bound": min(accuracy[2], 1.0),
                 "coverage": float(group["coverage"].mean()), "cost": cost[0], "cost_low": cost[1],
-                "cost_high": cost[2], "duration_hours": duration[0], "duration_low": duration[1],
-                "duration_high": duration[2], "answers_per_item": float(group["answers_per_item"].mean()),
+                "cost_high": cost[2], "cost_max": float(group["spend"].max()), "duration_hours": duration[0],
+                "duration_low": duration[1], "duration_high": duration[2],
+                "duration_max": float(group["duration_hours"].max()),
+                "answers_per_item": float(group["answers_per_item"].mean()),
             })  # fmt: skip
     table = pd.DataFrame(records)
     return classify(table, settings)
 
 
 def classify(table: pd.DataFrame, settings: PlanSettings) -> pd.DataFrame:
-    """Each candidate's status: ``meets`` the target (lower bound above it, within budget and deadline), ``fails``
+    """Each candidate's status: ``meets`` the target (lower bound above it, every campaign within budget and
+    deadline), ``fails``
     (upper bound below), ``over budget`` or ``over deadline`` (clearly), ``dearer`` (undecided, but clearly dearer
     than a candidate that meets the target) or ``undecided``."""
     budget = math.inf if settings.max_budget is None else settings.max_budget
@@ -336,11 +332,13 @@ def pareto_front(table: pd.DataFrame) -> np.ndarray:
         no_worse = (cost <= cost[i]) & (accuracy >= accuracy[i]) & (duration <= duration[i])
         better = (cost < cost[i]) | (accuracy > accuracy[i]) | (duration < duration[i])
         on_front[i] = not np.any(no_worse & better)
-    return on_front
+    return on_front & np.isfinite(cost) & np.isfinite(accuracy) & np.isfinite(duration)
 
 
 def race(designs: list[Design], settings: PlanSettings, progress: bool) -> pd.DataFrame:
     """Run the race (see the module's docstring); returns the final candidate table."""
+    from hydra_plugins.crowdlab.pool_launcher import usable_cores
+
     workers = min(usable_cores() if settings.n_jobs == -1 else settings.n_jobs, len(designs) * settings.min_replicates)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) if workers > 1 else None
@@ -358,8 +356,8 @@ def race(designs: list[Design], settings: PlanSettings, progress: bool) -> pd.Da
                                file=sys.stderr)  # fmt: skip
             for (d, _), rows in zip(tasks, results, strict=True):
                 designs[d].rows.extend(rows)
-            for d in live:
-                designs[d].replicates = target
+            for d in live:  # (a design reused from an earlier race may hold more already)
+                designs[d].replicates = max(designs[d].replicates, target)
             table = candidate_table(designs, settings)
             if target >= settings.max_replicates:
                 break
@@ -374,6 +372,9 @@ def race(designs: list[Design], settings: PlanSettings, progress: bool) -> pd.Da
 
 @dataclass
 class Plan:
+    """A finished race: its candidate table (with ``on_front``), the aggregators, how many designs and campaigns, and
+    the race without budget and deadline when nothing met the target under them."""
+
     settings: PlanSettings
     table: pd.DataFrame
     aggregators: list[str]
@@ -404,12 +405,14 @@ def closest(table: pd.DataFrame) -> pd.Series:
 def answer(plan: Plan, keys: list[str]) -> list[str]:
     """Three lines a person can act on."""
     s, table, best = plan.settings, plan.table, plan.best
-    effort = (f"{len(table)} candidates ({plan.n_designs} designs x {len(plan.aggregators)} aggregators), "
+    n_aggregators = len(plan.aggregators)
+    effort = (f"{len(table)} candidates ({plan.n_designs} design{'s' * (plan.n_designs != 1)} x {n_aggregators} "
+              f"aggregator{'s' * (n_aggregators != 1)}), "
               f"{plan.simulated} campaigns simulated of the {plan.grid} a full grid of {s.max_replicates} replicates "
               "would take")  # fmt: skip
     if best is not None:
         return [
-            f"Plan: {design_text(best, keys)}: accuracy {best['accuracy']:.3f} ({s.confidence:.0%} interval "
+            f"Plan: {design_text(best, keys)}: accuracy {best['accuracy']:.3f} (one campaign, {s.confidence:.0%}: "
             f"{best['lower_bound']:.3f} to {best['upper_bound']:.3f}), cost {best['cost']:,.2f}, "
             f"{best['duration_hours']:.1f} hours.",
             f"It meets the target {s.target_accuracy:g} at the lower bound and is the cheapest that does; {effort}.",
@@ -516,7 +519,8 @@ def report(plan: Plan, keys: list[str], lines: list[str]) -> str:
         + "\n\nRace: every design ran "
         + f"{s.min_replicates} campaigns, then the replicates doubled (to at most "
         f"{s.max_replicates}) for the designs still undecided; a candidate is dropped when its interval lies above or "
-        "below the target, or it is clearly dearer than one that meets it. All aggregators score the same campaigns."
+        "below the target, or it is clearly dearer than one that meets it. Intervals are prediction intervals of one "
+        "campaign's accuracy. All aggregators score the same campaigns."
         f"\n\n![cost against accuracy](pareto.png)\n\n## Every candidate\n\n{markdown_table(shown)}\n"
     )
 

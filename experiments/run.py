@@ -92,7 +92,8 @@ def fix_shares(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     this the shares would be renormalised, and 0.3 next to a mix that sums to 1 would give 23%. Changes ``cfg`` in
     place (and returns it); raises :class:`ConfigError` when the shares set sum to more than 1, or to less with no
     other archetype left to fill the rest."""
-    fixed = [match.group(1) for match in map(ARCHETYPE_SHARE.match, overrides) if match]
+    # each name once (an override repeated, or set both on the command line and by a search, is one share)
+    fixed = list(dict.fromkeys(match.group(1) for match in map(ARCHETYPE_SHARE.match, overrides) if match))
     shares = cfg.get("raters", {}).get("archetypes")
     if not fixed or not isinstance(shares, DictConfig) or not all(name in shares for name in fixed):
         return cfg  # nothing set one by one, or an unknown name: the population's own check names it

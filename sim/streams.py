@@ -21,6 +21,7 @@ STREAM_IDS: dict[str, int] = {
     "drift": 7,
     "collusion": 8,
     "quality": 9,
+    "calibration": 10,  # crowdlab calibrate: the bootstrap of a pilot and its indirect inference
 }
 
 

@@ -120,6 +120,14 @@ def test_a_bad_value_anywhere_in_a_sweep_exits_2_before_any_job_runs(tmp_path, o
     assert len(errors) == 1 and not sweep.exists()
 
 
+@pytest.mark.parametrize("values", ["0.3,1.0", "1.0,0.3"])
+def test_a_sweep_of_archetype_shares_is_checked_in_any_order(tmp_path, values):
+    """Each swept share is checked on the job's own config: 1.0 spammers is a valid job whatever comes first."""
+    done = run_cli("-m", *SMALL, f"raters.archetypes.spammer={values}", "aggregators=[majority_vote]",
+                   f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 def test_flags_that_ask_for_two_things_exit_2():
     done = run_cli("-m", "--cfg=job", cwd=ROOT)
     assert done.returncode == 2 and "Traceback" not in done.stderr

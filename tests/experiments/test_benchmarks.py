@@ -62,5 +62,5 @@ def test_plan_benchmark_races_72_candidates_and_prints_the_line(capsys):
     assert plan.main(["--items", "1000", "--workers", "1"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     figures = dict(item.split("=") for item in last.split())
-    assert figures["candidates"] == "72" and figures["designs"] == "24" and figures["grid_campaigns"] == "288"
-    assert 72 <= int(figures["simulated_campaigns"]) <= 288
+    assert figures["candidates"] == "72" and figures["designs"] == "24" and figures["grid_campaigns"] == "576"
+    assert 72 <= int(figures["simulated_campaigns"]) <= 576

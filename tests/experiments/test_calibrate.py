@@ -112,6 +112,7 @@ BAD = [
     ("no_overlap", "no item has answers from two raters (no overlap between raters)"),
     ("gold_elsewhere", "--gold: none of its tasks is in the pilot's answers"),
     ("bad_predict", "--predict must be KEY=V1,V2,..."),
+    ("unknown_set", "--set: unknown key 'redundancy'"),
 ]
 
 
@@ -127,6 +128,8 @@ def test_a_pilot_that_cannot_be_calibrated_on_gets_one_line(tmp_path, case, mess
         gold = gold.assign(task=[0, 1])
     elif case == "gold_elsewhere":
         gold = gold.assign(task=[8, 9])
+    elif case == "unknown_set":
+        extra = ["--predict", "campaign.redundancy=1", "--set", "redundancy=5", "--bootstrap", "2"]
     else:
         extra = ["--predict", "campaign.redundancy"]
     answers.to_csv(tmp_path / "pilot.csv", index=False)

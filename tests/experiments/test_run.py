@@ -374,6 +374,9 @@ def test_a_different_sweep_into_a_folder_that_holds_one_is_refused(tmp_path):
         # two set, the default mix's others (honest 0.8, expert 0.1) fill the 0.5 left in their ratio 8:1
         (["raters.archetypes.spammer=0.3", "raters.archetypes.adversary=0.2"],
          {"honest": 0.5 * 8 / 9, "expert": 0.5 / 9, "spammer": 0.3, "adversary": 0.2}),
+        # an override repeated (or set by a plan's search too) is one share: the last value
+        (["raters.archetypes.spammer=0.1", "raters.archetypes.spammer=0.3"],
+         {"honest": 0.7 * 0.8 / 0.95, "expert": 0.7 * 0.1 / 0.95, "spammer": 0.3, "adversary": 0.7 * 0.05 / 0.95}),
         # a whole mix given as a map is taken as it is
         (["raters.archetypes={honest: 0.5, spammer: 0.5}"], {"honest": 0.5, "spammer": 0.5}),
     ],
