@@ -36,8 +36,11 @@ campaign's). How well this predicts real campaigns: ``python -m experiments.benc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import re
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,8 @@ NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(24)  # probabilists' Hermite
 WEIGHTS = WEIGHTS / WEIGHTS.sum()
 MIN_SPAMMER_ANSWERS = 10
 MISSING_KEY = object()
+MAX_CLASSES = 50
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,26 @@ def read_pilot(answers: pd.DataFrame, gold: pd.Series | None, source: str = "ANS
             f"{source}: no item has answers from two raters (no overlap between raters): agreement, "
             "and so rater quality, cannot be measured; give some items to two or more raters"
         )
-    labels = pd.Index(sorted(set(answers["label"]) | (set(gold) if gold is not None else set())))
+    answer_labels = set(answers["label"])
+    if len(answer_labels) < 2:
+        raise ConfigError(f"{source}: every answer is {next(iter(answer_labels))!r}; calibration needs answers of at "
+                          "least two classes")  # fmt: skip
+    numeric = pd.api.types.is_float_dtype(answers["label"]) and not np.all(np.mod(answers["label"], 1) == 0)
+    if numeric or len(answer_labels) > MAX_CLASSES:
+        raise ConfigError(f"{source}: its labels look continuous ({len(answer_labels)} distinct values); calibrate "
+                          f"fits categorical answers (at most {MAX_CLASSES} classes)")  # fmt: skip
+    if gold is not None:
+        answered = pd.unique(gold[gold.index.isin(answers["task"])])
+        foreign = [v.item() if isinstance(v, np.generic) else v for v in answered if v not in answer_labels]
+        if foreign:
+            accepted = ", ".join(str(label) for label in sorted(answer_labels, key=str))
+            raise ConfigError(f"--gold: label {foreign[0]!r} is not among the labels of the pilot's answers; "
+                              f"accepted values: {accepted}")  # fmt: skip
+        elsewhere = int((~gold.index.isin(answers["task"])).sum())
+        if elsewhere:
+            print(f"crowdlab: calibrate: warning: {elsewhere} gold task(s) have no answers in the pilot (left out)",
+                  file=sys.stderr)  # fmt: skip
+    labels = pd.Index(sorted(answer_labels, key=str))
     items = pd.Index(sorted(answers["task"].unique(), key=str))
     item = items.get_indexer(answers["task"])
     rater = pd.Index(sorted(answers["worker"].unique(), key=str)).get_indexer(answers["worker"])
@@ -336,8 +360,14 @@ def configs(result: PilotFit) -> tuple[DictConfig, DictConfig]:
     return raters, task
 
 
-def write_configs(result: PilotFit, name: str, out: Path, source: str) -> list[Path]:
+def write_configs(result: PilotFit, name: str, out: Path, source: str, settings: Sequence[str] = ()) -> list[Path]:
+    """``out/raters/NAME.yaml`` and ``out/task/NAME.yaml``, with the ``--set`` settings of their groups applied."""
     raters, task = configs(result)
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        group, _, rest = key.partition(".")
+        if group in ("raters", "task"):
+            OmegaConf.update(raters if group == "raters" else task, rest, _value(value), merge=True)
     header = (f"# Calibrated by crowdlab calibrate on {source}: {result.n_answers} answers by {result.n_raters} "
               f"raters to {result.n_items} items, {result.share_right:.3f} of them right.\n"
               "# Learning, fatigue, guideline comprehension and experts are off: a pilot cannot tell them apart.\n"
@@ -395,6 +425,21 @@ def predict(
     return summary.reset_index()
 
 
+def check_settings(settings: Sequence[str]) -> None:
+    """Every ``--set KEY=VALUE`` names a key of the run config and gives a value the run accepts."""
+    from experiments.checks import compose_checked
+    from experiments.run import prepare
+
+    for setting in settings:
+        if "=" not in setting:
+            raise ConfigError(f"--set must be KEY=VALUE (e.g. task.n_items=20000), got {setting!r}")
+    cfg = compose_checked(list(settings))
+    with open_dict(cfg):
+        del cfg["hydra"]
+        cfg.progress = False
+    prepare(cfg)
+
+
 def _value(text: str) -> Any:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -405,7 +450,12 @@ def calibrate(pilot: Pilot, n_bootstrap: int, seed: int = 0, spammers: bool = Fa
     """The fit on the whole pilot and on ``n_bootstrap`` pigeonhole resamples of its items and raters."""
     rng = stream(seed, 0, "calibration", 2)
     whole, correction = fit(pilot, spammers, seed=seed)
-    return whole, [fit(resample(pilot, rng), spammers, correction)[0] for _ in range(n_bootstrap)]
+    # a resample's counts of raters and items are the resample's: the pool and the task are the pilot's
+    return whole, [
+        dataclasses.replace(fit(resample(pilot, rng), spammers, correction)[0], n_raters=whole.n_raters,
+                            n_items=whole.n_items)
+        for _ in range(n_bootstrap)
+    ]  # fmt: skip
 
 
 def parse_predict(text: str) -> tuple[str, list[Any]]:
@@ -438,12 +488,19 @@ def main(argv: list[str] | None = None) -> int:
     from strategies.io import read_answers, read_gold
 
     try:
+        if not NAME.match(args.name):
+            raise ConfigError(f"--name {args.name!r} must be a config name: letters, digits, _ . - (no folders)")
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise ConfigError(f"--out {args.out} is a file; accepted values: a folder (new or existing)")
+        if "oracle" in args.aggregators.split(","):
+            raise ConfigError("--aggregators: oracle reads the truth; it is a bound, not a choice: leave it out")
         if args.bootstrap < 2:
             raise ConfigError(f"--bootstrap must be an integer >= 2, got {args.bootstrap}")
         answers = read_answers(args.answers)
         gold = read_gold(args.gold) if args.gold else None
         pilot = read_pilot(answers, gold, args.answers)
         whole, fits = calibrate(pilot, args.bootstrap, args.seed, args.spammers)
+        check_settings(args.set)
         prediction = None
         if args.predict:
             key, values = parse_predict(args.predict)
@@ -453,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crowdlab: calibrate: {error}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    for path in write_configs(whole, args.name, out, args.answers):
+    for path in write_configs(whole, args.name, out, args.answers, args.set):
         print(f"config -> {path}")
     shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(whole).items()
              if k not in ("class_priors",)}  # fmt: skip

@@ -118,6 +118,11 @@ def evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
     regular answers (without those quality control dropped). Scores cover the regular items only.
     """
     start = time.perf_counter()
+    if result.worker_answers().empty:  # nothing was collected (a deadline too short, a budget too small): no labels
+        scores = label_scores(pd.Series(dtype=object), result.truth, None)
+        scores["brier"] = 1.0 if len(result.truth) else 0.0  # every item has probability 0 on its class
+        campaign = campaign_scores(result)
+        return {**scores, **campaign, "cost_per_correct_label": None, "fit_seconds": 0.0}
     if getattr(aggregator, "requires_model", False):  # the oracle: the simulator's own answer model
         aggregator.fit(result.worker_answers(), log_joint=result.log_joint)
     elif needs_gold(aggregator):

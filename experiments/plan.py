@@ -52,6 +52,7 @@ from sim.validation import ConfigError, check_float, check_int
 
 PLAN_KEYS = ("target_accuracy", "confidence", "max_budget", "deadline_hours", "search", "min_replicates",
              "max_replicates", "n_jobs", "out")  # fmt: skip
+DESIGN_GROUPS = ("task", "raters", "campaign", "assignment", "quality", "aggregators")
 CAPPED = frozenset({"budget", "time_horizon"})  # the stop reasons of a campaign that a budget or deadline cut short
 NOT_A_CHOICE = frozenset({"oracle"})  # it reads the truth: a bound on what an aggregator can do, not a choice
 
@@ -103,6 +104,21 @@ class PlanSettings:
         for key, values in self.search.items():
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"plan.search.{key} must be a non-empty list of candidate values, got {values!r}")
+            if key.split(".")[0] not in DESIGN_GROUPS:
+                groups = ", ".join(DESIGN_GROUPS)
+                raise ConfigError(f"plan.search.{key}: a plan searches the campaign's design; accepted keys: those "
+                                  f"of {groups} (seed and replicates are the race's own)")  # fmt: skip
+            texts = [override_text(v) for v in values]
+            if len(set(texts)) < len(texts):
+                twice = next(t for t in texts if texts.count(t) > 1)
+                raise ConfigError(f"plan.search.{key} lists {twice} more than once")
+        from experiments.run import available
+
+        known = available("aggregators")
+        for name in self.search.get("aggregators", []):
+            if str(name) not in known:
+                raise ConfigError(f"plan.search.aggregators: unknown aggregator {name!r}; accepted values: "
+                                  f"{', '.join(known)}")  # fmt: skip
         object.__setattr__(self, "target_accuracy", target)
         object.__setattr__(self, "confidence", confidence)
 
@@ -156,6 +172,9 @@ def plan_settings(node: Any, command_line: dict[str, Any]) -> PlanSettings:
         raise ConfigError(f"unknown key 'plan.{unknown[0]}'; accepted keys: {accepted}")
     search = flatten_search(base.pop("search", None) or {})
     for key, value in command_line.items():
+        if key == "search" and value is not None and not isinstance(value, dict):
+            raise ConfigError(f"plan.search must be a map from config key to candidate values, got {value!r}; e.g. "
+                              "plan.search.campaign.redundancy=[1,3,5]")  # fmt: skip
         if key == "search":
             search = flatten_search(value or {})
         elif key.startswith("search."):
@@ -388,7 +407,9 @@ class Plan:
 
     @property
     def grid(self) -> int:
-        return self.n_designs * self.settings.max_replicates
+        """Campaigns a full grid would simulate at max_replicates (for each race run: two when nothing met the target
+        under a budget or deadline)."""
+        return self.n_designs * self.settings.max_replicates * (1 if self.uncapped is None else 2)
 
 
 def design_text(row: pd.Series, keys: list[str]) -> str:
@@ -442,7 +463,8 @@ def what_it_would_take(plan: Plan, keys: list[str]) -> str:
             return (" and ".join(needs) or "the budget and time given, at more replicates") + (
                 f" ({design_text(found, keys)} reaches {found['accuracy']:.3f}, lower bound {found['lower_bound']:.3f})"
             )
-    top = plan.table.sort_values("accuracy", ascending=False).iloc[0]
+    table = plan.uncapped if plan.uncapped is not None else plan.table  # without caps, where they were raced
+    top = table.sort_values("accuracy", ascending=False).iloc[0]
     return (f"better raters (training, qualification) or more answers per item than searched: even "
             f"{design_text(top, keys)} reaches only {top['accuracy']:.3f}")  # fmt: skip
 
@@ -538,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         check_list_groups(overrides, multirun=False)
         base = compose_checked(overrides)
         settings = plan_settings(base.get("plan"), command_line)
+        folder = Path(settings.out or time.strftime("results/plans/%Y-%m-%d/%H-%M-%S"))
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"plan.out={folder} is a file; accepted values: a folder (new or existing)")
         keys = [k for k in settings.search if k != "aggregators"]
         started = time.perf_counter()
         from sim.campaign import interactive_terminal
@@ -550,7 +575,6 @@ def main(argv: list[str] | None = None) -> int:
         print("crowdlab: plan interrupted; nothing written", file=sys.stderr)
         return 130
     lines = answer(plan, keys)
-    folder = Path(settings.out or time.strftime("results/plans/%Y-%m-%d/%H-%M-%S"))
     write_plan(plan, keys, folder, lines)
     print("\n".join(lines))
     print(f"({time.perf_counter() - started:.0f} s) plan.json, candidates.csv, pareto.csv, pareto.png, report.md: "

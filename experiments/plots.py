@@ -168,21 +168,14 @@ def plot_pareto(
 ) -> Path:  # fmt: skip
     """A plan's candidates: cost against accuracy with their intervals, the Pareto front highlighted, the target and
     the budget drawn, the plan (or the closest candidate) marked; write a PNG atomically."""
-    figure, axis = plt.subplots(figsize=(8.0, 5.0))
+    figure, axis = plt.subplots(figsize=(9.0, 6.0))
     finite = lambda values: np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)  # noqa: E731
     error = finite(np.vstack([table["accuracy"] - table["lower_bound"], table["upper_bound"] - table["accuracy"]]))
     axis.errorbar(table["cost"], table["accuracy"], yerr=error, fmt="o", color="0.65", markersize=4, capsize=2,
-                  label=f"candidate ({confidence:.0%} interval)", zorder=1)  # fmt: skip
+                  label=f"candidate ({confidence:.0%} prediction interval of one campaign)", zorder=1)  # fmt: skip
     front = table[table["on_front"]].sort_values("cost")
-    axis.plot(
-        front["cost"],
-        front["accuracy"],
-        "-o",
-        color="tab:blue",
-        markersize=5,
-        label="Pareto front (cost, accuracy, duration)",
-        zorder=2,
-    )
+    axis.plot(front["cost"], front["accuracy"], "o", color="tab:blue", markersize=6, zorder=2,
+              label="Pareto front (no candidate beats it on cost, accuracy and duration at once)")  # fmt: skip
     axis.axhline(target, color="tab:red", linestyle="--", linewidth=1, label=f"target {target:g}")
     if max_budget is not None:
         axis.axvline(max_budget, color="tab:orange", linestyle=":", linewidth=1.2, label=f"budget {max_budget:g}")
@@ -194,7 +187,7 @@ def plot_pareto(
     axis.set_ylabel("accuracy on all items (unlabeled count as wrong)")
     axis.set_title("Campaign designs: cost against accuracy")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize="small", loc="lower right")
+    axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)

@@ -97,6 +97,7 @@ def test_the_configs_run_from_hydras_search_path(tmp_path):
     prediction = pd.read_csv(tmp_path / "conf" / "prediction.csv")
     assert list(prediction.columns) == ["campaign.redundancy", "aggregator", "accuracy", "ci_low", "ci_high"]
     assert len(prediction) == 4 and (prediction["ci_low"] <= prediction["ci_high"]).all()
+    assert "n_items: 300" in (tmp_path / "conf" / "task" / "mine.yaml").read_text()
     run = subprocess.run(
         [sys.executable, "-m", "experiments.run", f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "raters=mine",
          "task=mine", "aggregators=[majority_vote]", f"hydra.run.dir={tmp_path / 'run'}"],
@@ -112,7 +113,12 @@ BAD = [
     ("no_overlap", "no item has answers from two raters (no overlap between raters)"),
     ("gold_elsewhere", "--gold: none of its tasks is in the pilot's answers"),
     ("bad_predict", "--predict must be KEY=V1,V2,..."),
-    ("unknown_set", "--set: unknown key 'redundancy'"),
+    ("unknown_set", "unknown key 'redundancy'"),
+    ("one_class", "every answer is 1; calibration needs answers of at least two classes"),
+    ("foreign_gold", "--gold: label 7 is not among the labels of the pilot's answers; accepted values: 0, 1"),
+    ("continuous", "its labels look continuous"),
+    ("bad_name", "--name '../evil' must be a config name"),
+    ("oracle", "--aggregators: oracle reads the truth"),
 ]
 
 
@@ -129,13 +135,23 @@ def test_a_pilot_that_cannot_be_calibrated_on_gets_one_line(tmp_path, case, mess
     elif case == "gold_elsewhere":
         gold = gold.assign(task=[8, 9])
     elif case == "unknown_set":
-        extra = ["--predict", "campaign.redundancy=1", "--set", "redundancy=5", "--bootstrap", "2"]
+        extra = ["--set", "redundancy=5", "--bootstrap", "2"]
+    elif case == "one_class":
+        answers = answers.assign(label=1)
+    elif case == "foreign_gold":
+        gold = gold.assign(label=[0, 7])
+    elif case == "continuous":
+        answers = answers.assign(label=[0.5, 1.25, 3.5, 7.75, 2.0])
+    elif case == "bad_name":
+        extra = ["--name", "../evil"]
+    elif case == "oracle":
+        extra = ["--aggregators", "majority_vote,oracle"]
     else:
         extra = ["--predict", "campaign.redundancy"]
     answers.to_csv(tmp_path / "pilot.csv", index=False)
     gold.to_csv(tmp_path / "gold.csv", index=False)
-    done = cli(str(tmp_path / "pilot.csv"), "--gold", str(tmp_path / "gold.csv"), "--name", "x", "--out",
-               str(tmp_path / "out"), *extra, cwd=tmp_path)  # fmt: skip
+    done = cli(str(tmp_path / "pilot.csv"), "--gold", str(tmp_path / "gold.csv"), "--out", str(tmp_path / "out"),
+               *(extra if "--name" in extra else ["--name", "x", *extra]), cwd=tmp_path)  # fmt: skip
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
 

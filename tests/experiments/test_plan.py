@@ -125,6 +125,10 @@ BAD = [
      "campaign.redundancy=0)"),
     ("plan.max_replicates=2 plan.min_replicates=3", "plan.max_replicates = 2 is below plan.min_replicates = 3"),
     ("plan.max_budget=-5", "plan.max_budget must be a positive number or null, got -5"),
+    ("plan.search.seed=[0,1]", "plan.search.seed: a plan searches the campaign's design"),
+    ("plan.search.campaign.training_minutes=[0,0]", "plan.search.campaign.training_minutes lists 0 more than once"),
+    ("plan.search.aggregators=[majority_vot]", "plan.search.aggregators: unknown aggregator 'majority_vot'"),
+    ("plan.search=5", "plan.search must be a map from config key to candidate values, got 5"),
 ]  # fmt: skip
 
 
@@ -136,6 +140,24 @@ def test_a_bad_plan_setting_exits_2_with_one_line_naming_the_key(tmp_path, overr
     assert done.returncode == 2, done.stderr + done.stdout
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "plan").exists()
+
+
+def test_a_deadline_too_short_for_any_answer_is_a_plan_that_says_so(tmp_path):
+    """Next to nothing is collected before the deadline (none at redundancy 1): the candidates score about 0, with
+    unlabeled items counted as wrong, and no traceback."""
+    done = plan_cli("task.n_items=200", "plan.target_accuracy=0.8", "plan.search.campaign.redundancy=[1,3]",
+                    "plan.deadline_hours=0.001", f"plan.out={tmp_path / 'plan'}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("No design meets the target 0.8")
+    candidates = pd.read_csv(tmp_path / "plan" / "candidates.csv")
+    assert (candidates["accuracy"] < 0.01).all() and (candidates["coverage"] < 0.01).all()
+
+
+def test_a_plan_out_that_is_a_file_is_refused_before_the_race(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    done = plan_cli(*CONDORCET[:3], "plan.search.campaign.redundancy=[1]", f"plan.out={tmp_path / 'afile'}",
+                    cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and "is a file; accepted values: a folder" in done.stderr
 
 
 def test_a_plan_needs_a_target(tmp_path):
