@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "collect": ("experiments.collect", "main", "turn run or sweep folders into one tidy table with intervals, plots"),
     "plan": ("experiments.plan", "main", "the cheapest design that reaches a quality target, and the cost front"),
     "calibrate": ("experiments.calibrate", "main", "fit the rater and task model to a pilot's real answers; predict"),
+    "bench": ("experiments.bench", "main", "a seeded leaderboard of aggregators on scenarios and real data; baselines"),
 }
 
 RUN_HELP = """usage: crowdlab run [-m] [KEY=VALUE ...]

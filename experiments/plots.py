@@ -193,3 +193,35 @@ def plot_pareto(
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
     return atomic_write(path, lambda file: file.write(buffer.getvalue()), binary=True)
+
+
+def plot_leaderboard(summary: pd.DataFrame, path: str | Path) -> Path:
+    """Accuracy per scenario (rows) for each aggregator (markers, 95% intervals over replicates), the oracle as the
+    reference where the simulator gives one; write a PNG atomically."""
+    rows = summary[summary["metric"] == "accuracy"]
+    scenarios = list(dict.fromkeys(rows["scenario"]))
+    aggregators = [a for a in dict.fromkeys(rows["aggregator"]) if a != "oracle"]
+    figure, axis = plt.subplots(figsize=(8.0, 0.9 + 0.42 * len(scenarios)))
+    position = {scenario: i for i, scenario in enumerate(scenarios)}
+    oracle = rows[rows["aggregator"] == "oracle"]
+    if not oracle.empty:
+        axis.scatter(oracle["mean"], [position[s] for s in oracle["scenario"]], marker="|", s=250, color="black",
+                     label="oracle (Bayes posterior under the true model)", zorder=3)  # fmt: skip
+    for offset, aggregator in enumerate(aggregators):
+        mine = rows[rows["aggregator"] == aggregator]
+        y = np.array([position[s] for s in mine["scenario"]]) + 0.5 * (offset - (len(aggregators) - 1) / 2) / max(
+            len(aggregators), 1
+        )
+        error = np.nan_to_num(np.vstack([mine["mean"] - mine["ci95_low"], mine["ci95_high"] - mine["mean"]]))
+        axis.errorbar(mine["mean"], y, xerr=error, fmt="o", markersize=4, capsize=2, label=aggregator)
+    axis.set_yticks(range(len(scenarios)), scenarios)
+    axis.invert_yaxis()
+    axis.set_xlabel("accuracy on the scenario's items (95% interval over replicates)")
+    axis.set_ylabel("scenario (simulated) or real data set")
+    axis.set_title("Aggregator leaderboard: accuracy by scenario")
+    axis.grid(alpha=0.3, axis="x")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")  # room for the legend beside the axes
+    plt.close(figure)
+    return atomic_write(path, lambda file: file.write(buffer.getvalue()), binary=True)
