@@ -41,11 +41,12 @@ def group_options(group: str) -> list[str]:
 def check_list_groups(overrides: list[str], multirun: bool) -> None:
     """``aggregators=...`` and ``quality=...`` name known options (Hydra's own message for a list of options names
     neither the key's options nor the alternatives), and a list is written as one (``aggregators=a,b`` is a sweep)."""
+    searched = searchpath_folders(overrides)
     for argument in overrides:
         key, _, value = argument.lstrip("+~").partition("=")
         if key not in LIST_GROUPS:
             continue
-        known = available(key)
+        known = sorted(set(available(key)) | {p.stem for folder in searched for p in (folder / key).glob("*.yaml")})
         for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", value):
             if name not in known and name not in SWEEP_WORDS:
                 near = get_close_matches(name, known, n=1)
@@ -58,6 +59,16 @@ def check_list_groups(overrides: list[str], multirun: bool) -> None:
                 f"{argument} is a sweep of several values (Hydra splits on commas); for one list of them write "
                 f"{key}=[{value}], or add -m to sweep them"
             )
+
+
+def searchpath_folders(overrides: list[str]) -> list[Path]:
+    """The local folders a ``hydra.searchpath=[file://DIR, ...]`` override adds (their options count as known)."""
+    folders = []
+    for argument in overrides:
+        key, _, value = argument.lstrip("+").partition("=")
+        if key == "hydra.searchpath":
+            folders += [Path(m) for m in re.findall(r"file://([^,\]\s'\"]+)", value)]
+    return folders
 
 
 def full_mix(argument: str) -> str:

@@ -174,6 +174,12 @@ def build_aggregators(cfg: DictConfig, cache: dict[str, Any] | None = None) -> d
         raise ConfigError("aggregators must name at least one aggregator, e.g. aggregators=[majority_vote]")
     built = {}
     for name, node in cfg.aggregators.items():
+        if not isinstance(node, DictConfig):  # an option file without its package line merged its keys in here
+            raise ConfigError(
+                f"aggregators.{name} = {node!r} is not an aggregator: an aggregator's YAML file (one added through "
+                "hydra.searchpath, say) starts with the line '# @package aggregators.NAME', NAME its file name, as "
+                "conf/aggregators/majority_vote.yaml does"
+            )
         try:
             built[str(name)] = _cached(cache, f"aggregators.{name}", node, lambda node=node: instantiate(node))
         except InstantiationException as error:

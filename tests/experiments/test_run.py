@@ -400,3 +400,18 @@ def test_the_population_of_a_run_has_the_share_typed(tmp_path):
     raters = read_table(tmp_path / "run", "raters")
     first = raters[raters["replicate"] == 0]
     assert first["archetype"].value_counts().to_dict() == {"honest": 63, "spammer": 30, "expert": 7}
+
+
+def test_an_aggregator_added_through_hydras_search_path_runs_and_one_without_its_package_line_is_refused(tmp_path):
+    (tmp_path / "mine" / "aggregators").mkdir(parents=True)
+    option = tmp_path / "mine" / "aggregators" / "my_vote.yaml"
+    option.write_text("# @package aggregators.my_vote\n_target_: strategies.aggregation.MajorityVote\n")
+    search = f"hydra.searchpath=[file://{tmp_path / 'mine'}]"
+    done = _cli(*SMALL, search, "aggregators=[majority_vote,my_vote]", f"hydra.run.dir={tmp_path / 'run'}",
+                cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "my_vote" in done.stdout
+    option.write_text("_target_: strategies.aggregation.MajorityVote\n")
+    refused = _cli(*SMALL, search, "aggregators=[my_vote]", f"hydra.run.dir={tmp_path / 'run2'}", cwd=tmp_path)
+    assert refused.returncode == 2 and "starts with the line '# @package aggregators.NAME'" in refused.stderr
+    assert "Traceback" not in refused.stderr
