@@ -2,10 +2,13 @@
 
     crowdlab run [OVERRIDE ...]        simulate a campaign design and score aggregators (Hydra overrides, -m to sweep)
     crowdlab collect DIRECTORY         a sweep's tidy table with 95% intervals, plots
+    crowdlab plan [OVERRIDE ...]       the cheapest design that reaches an accuracy target (plan.* settings)
+    crowdlab calibrate ANSWERS ...     the rater and task model of a pilot's real answers, and predictions
+    crowdlab bench AGGREGATOR ...      a seeded leaderboard of aggregators, with baselines
 
-Each subcommand is a module with its own entry point (``experiments.run``, ``experiments.collect``), so that
-``python -m experiments.run`` keeps working; later subcommands (``plan``, ``calibrate``, ``bench``, ``lesson``) are
-one more line in :data:`COMMANDS`.
+Each subcommand is a module with its own entry point (``experiments.run``, ``experiments.collect``, ...), so that
+``python -m experiments.run`` keeps working; a new subcommand (``lesson``, say) is one more line in
+:data:`COMMANDS`.
 """
 
 from __future__ import annotations
