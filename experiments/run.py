@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
@@ -265,9 +266,23 @@ def score_replicate(job: Job, replicate: int, rater_scores: bool = False) -> tup
     result = simulate(job.task, job.raters, job.campaign, seed=job.seed, replicate=replicate, progress=job.progress,
                       assignment=job.assignment, quality=job.quality)  # fmt: skip
     quality_scores = rater_quality_scores(result, rater_scores) if job.quality or rater_scores else {}
-    rows = [{"aggregator": name, **evaluate(aggregator, result), **quality_scores, "seed": job.seed,
-             "replicate": replicate} for name, aggregator in job.aggregators.items()]  # fmt: skip
+    rows = [{"aggregator": name, **evaluate(seeded(aggregator, job.seed, replicate), result), **quality_scores,
+             "seed": job.seed, "replicate": replicate} for name, aggregator in job.aggregators.items()]  # fmt: skip
     return result, rows
+
+
+def seeded(aggregator: Any, seed: int, replicate: int) -> Any:
+    """A copy of ``aggregator`` whose integer ``random_state`` (its config's value) is combined with the run's seed
+    and the replicate, so that replicates differ in the aggregator's own randomness (random restarts, random ties)
+    as they do in the campaign's, and the same run gives the same numbers. Others are returned as they are."""
+    import copy
+
+    state = getattr(aggregator, "random_state", None)
+    if isinstance(state, bool) or not isinstance(state, int):
+        return aggregator
+    mine = copy.copy(aggregator)
+    mine.random_state = int(np.random.SeedSequence([state, seed, replicate]).generate_state(1)[0])
+    return mine
 
 
 def run(cfg: DictConfig, output_dir: str | Path | None = None) -> pd.DataFrame:

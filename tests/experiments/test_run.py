@@ -415,3 +415,15 @@ def test_an_aggregator_added_through_hydras_search_path_runs_and_one_without_its
     refused = _cli(*SMALL, search, "aggregators=[my_vote]", f"hydra.run.dir={tmp_path / 'run2'}", cwd=tmp_path)
     assert refused.returncode == 2 and "starts with the line '# @package aggregators.NAME'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_an_aggregators_random_state_comes_from_the_run_seed_and_replicate():
+    """MACE's random restarts differ between replicates and seeds, and are the same for the same run."""
+    from experiments.run import seeded
+    from strategies.aggregation import MACE, MajorityVote
+
+    base = MACE(random_state=0)
+    states = {(seed, replicate): seeded(base, seed, replicate).random_state for seed in (0, 1) for replicate in (0, 1)}
+    assert len(set(states.values())) == 4 and base.random_state == 0  # the configured object is left alone
+    assert seeded(base, 1, 1).random_state == states[1, 1]
+    assert seeded(MajorityVote(random_state=None), 0, 0).random_state is None
