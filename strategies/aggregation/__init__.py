@@ -11,6 +11,7 @@ from strategies.aggregation.catd import CATD
 from strategies.aggregation.dawid_skene import DawidSkene
 from strategies.aggregation.glad import GLAD
 from strategies.aggregation.gold_majority_vote import GoldMajorityVote
+from strategies.aggregation.ibcc import IBCC
 from strategies.aggregation.kos import KOS
 from strategies.aggregation.mace import MACE
 from strategies.aggregation.majority_vote import MajorityVote
@@ -27,6 +28,7 @@ from strategies.aggregation.zero_based_skill import ZeroBasedSkill
 __all__ = [
     "CATD",
     "GLAD",
+    "IBCC",
     "KOS",
     "MACE",
     "AnswersError",

@@ -95,3 +95,30 @@ def test_dawid_skene_at_least_as_good_as_majority_vote(dataset, load_real_datase
     dawid_skene = evaluate(aggregator_class("DawidSkene")(), answers, gold).accuracy
     print(f"{dataset}: DawidSkene {dawid_skene:.4f}, MajorityVote {majority:.4f}")
     assert dawid_skene >= majority
+
+
+# Li, Rubinstein and Cohn (ICML 2019), INDEX.md: exact duplicate rows dropped, an m-way tie credited 1/m
+LI_RUBINSTEIN_COHN = [
+    ("IBCC", "bluebirds", 0.8889), ("IBCC", "rte", 0.9275), ("IBCC", "product", 0.9383),
+    ("IBCC", "zencrowd_all", 0.7951), ("IBCC", "dog", 0.8389), ("IBCC", "web", 0.7508), ("IBCC", "music", 0.7900),
+]  # fmt: skip
+
+
+def fractional_tie_accuracy(probas, gold) -> float:
+    """The share of gold tasks right, an m-way tie at the top posterior credited 1/m (Li et al.'s scoring)."""
+    aligned = probas.reindex(gold.index)
+    top = aligned.max(axis=1)
+    tied = aligned.ge(top - 1e-12, axis=0) & aligned.notna()
+    right = [float(tied.at[task, label]) / tied.loc[task].sum() if label in tied.columns and tied.loc[task].any()
+             else 0.0 for task, label in gold.items()]  # fmt: skip
+    return sum(right) / len(right)
+
+
+@pytest.mark.parametrize(("method", "dataset", "published"), rows(LI_RUBINSTEIN_COHN))
+def test_li_rubinstein_cohn_published_accuracy(method, dataset, published, load_real_dataset):
+    """Within 1.0 point of the accuracy Li, Rubinstein and Cohn's notebooks print, scored their way."""
+    answers, gold = load_real_dataset(dataset)
+    aggregator = aggregator_class(method)().fit(answers.drop_duplicates())
+    accuracy = fractional_tie_accuracy(aggregator.probas_, gold)
+    print(f"{method} on {dataset}: {accuracy:.4f} (published {published:.4f})")
+    assert abs(accuracy - published) <= BELOW, f"{method} on {dataset}: {accuracy:.4f}, published {published}"
