@@ -7,6 +7,7 @@ from strategies.aggregation.base import (
     encode_answers,
 )
 from strategies.aggregation.bradley_terry import BradleyTerry
+from strategies.aggregation.bwa import BWA
 from strategies.aggregation.catd import CATD
 from strategies.aggregation.dawid_skene import DawidSkene
 from strategies.aggregation.glad import GLAD
@@ -26,6 +27,7 @@ from strategies.aggregation.wawa import Wawa
 from strategies.aggregation.zero_based_skill import ZeroBasedSkill
 
 __all__ = [
+    "BWA",
     "CATD",
     "GLAD",
     "IBCC",

@@ -74,7 +74,7 @@ def test_probability_scores_of_a_certain_right_answer_and_of_a_coin():
 
 
 BAD = [
-    (["majority_vot"], "unknown aggregator 'majority_vot'; accepted values: dawid_skene,"),
+    (["majority_vot"], "unknown aggregator 'majority_vot'; accepted values: bwa, dawid_skene,"),
     (["nosuchmodule:Thing"], "aggregator 'nosuchmodule:Thing': cannot import it"),
     (["random_vote:RandomVote(oops"], "arguments must be keyword=literal"),
     (["missing.yaml"], "aggregator 'missing.yaml': no such YAML file"),

@@ -101,6 +101,8 @@ def test_dawid_skene_at_least_as_good_as_majority_vote(dataset, load_real_datase
 LI_RUBINSTEIN_COHN = [
     ("IBCC", "bluebirds", 0.8889), ("IBCC", "rte", 0.9275), ("IBCC", "product", 0.9383),
     ("IBCC", "zencrowd_all", 0.7951), ("IBCC", "dog", 0.8389), ("IBCC", "web", 0.7508), ("IBCC", "music", 0.7900),
+    ("BWA", "bluebirds", 0.7593), ("BWA", "rte", 0.9275), ("BWA", "product", 0.9194), ("BWA", "zencrowd_all", 0.8348),
+    ("BWA", "dog", 0.8315), ("BWA", "web", 0.8225), ("BWA", "music", 0.7857),
 ]  # fmt: skip
 
 
