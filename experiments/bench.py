@@ -233,22 +233,15 @@ def real_rows(contenders: list[Contender], data: Path, seed: int) -> list[dict[s
 
 
 def summarise(rows: pd.DataFrame) -> pd.DataFrame:
-    """Long table: per aggregator, scenario and metric, the mean, n and 95% Student-t interval over replicates."""
-    from scipy.special import stdtrit
+    """Long table: per aggregator, scenario and metric, the mean, n and 95% Student-t interval over replicates
+    (:func:`experiments.collect.summarise`), with the suite's version."""
+    from experiments.collect import summarise as intervals
 
-    long = rows.melt(id_vars=["aggregator", "scenario", "replicate"], value_vars=[m for m in METRICS if m in rows],
-                     var_name="metric", value_name="value").dropna(subset=["value"])  # fmt: skip
-    summary = (
-        long.groupby(["aggregator", "scenario", "metric"], sort=False)["value"]
-        .agg(mean="mean", sd="std", n="count")
-        .reset_index()
-    )
-    n = summary["n"].to_numpy()
-    with np.errstate(invalid="ignore"):
-        half = np.where(n > 1, stdtrit(np.maximum(n - 1, 1), 0.975) * summary["sd"] / np.sqrt(n), np.nan)
-    summary["ci95_low"], summary["ci95_high"] = summary["mean"] - half, summary["mean"] + half
+    summary = intervals(rows, by=["aggregator", "scenario"], names=METRICS)
+    order = {name: i for i, name in enumerate(dict.fromkeys([*rows["aggregator"], *rows["scenario"]]))}
+    summary = summary.sort_values(["scenario", "aggregator"], key=lambda column: column.map(order), kind="stable")
     summary.insert(0, "suite", SUITE_VERSION)
-    return summary
+    return summary.reset_index(drop=True)  # in the suite's order of scenarios and the command line's of aggregators
 
 
 def ranks(summary: pd.DataFrame) -> pd.DataFrame:

@@ -94,11 +94,11 @@ def independent_columns(metrics: pd.DataFrame, columns: list[str]) -> list[str]:
     return kept
 
 
-def summarise(metrics: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """Long table: per group in ``by`` (default: varying design columns and aggregator) and metric, the mean, sd,
-    n and 95% confidence interval (Student t over replicates)."""
+def summarise(metrics: pd.DataFrame, by: list[str] | None = None, names: tuple[str, ...] = METRICS) -> pd.DataFrame:
+    """Long table: per group in ``by`` (default: varying design columns and aggregator) and metric (of ``names``),
+    the mean, sd, n and 95% confidence interval (Student t over replicates)."""
     by = [*design_columns(metrics), "aggregator"] if by is None else by
-    present = [metric for metric in METRICS if metric in metrics.columns]
+    present = [metric for metric in names if metric in metrics.columns]
     empty = [column for column in by if metrics[column].isna().any()]
     if empty:  # a design whose value is null (no budget, say) is a design too
         metrics = metrics.astype({column: object for column in empty})
