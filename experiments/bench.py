@@ -45,7 +45,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from experiments.storage import write_csv, write_text
 from sim.validation import ConfigError
@@ -181,18 +181,14 @@ def simulated_rows(
     contenders: list[Contender], scenarios: dict[str, list[str]], replicates: int, seed: int
 ) -> list[dict[str, Any]]:
     """Every scenario's campaigns, scored by every contender and by the oracle."""
-    from experiments.checks import compose_checked
-    from experiments.run import fix_shares, prepare
+    from experiments.checks import compose_job
+    from experiments.run import prepare
     from sim import simulate
 
     rows: list[dict[str, Any]] = []
     for scenario, overrides in scenarios.items():
         lines = [*SMALL, *overrides, "aggregators=[oracle]", f"seed={seed}"]
-        cfg = compose_checked(lines)
-        with open_dict(cfg):
-            del cfg["hydra"]
-            cfg.progress = False
-        job = prepare(fix_shares(cfg, lines))
+        job = prepare(compose_job(lines))
         for replicate in range(replicates):
             result = simulate(job.task, job.raters, job.campaign, seed=job.seed, replicate=replicate)
             answers, truth = result.worker_answers(), result.truth

@@ -385,19 +385,17 @@ def predict(
     """Each aggregator's accuracy at each design value: the point is the mean of ``point_replicates`` campaigns of
     the fit on the whole pilot (``whole``; the bootstrap mean without it), the interval the 2.5 and 97.5
     percentiles of one campaign per bootstrap fit (widened to hold the point)."""
-    from experiments.checks import compose_checked
+    from experiments.checks import compose_job
     from experiments.plan import override_text
     from experiments.run import prepare, score_replicate
 
-    base = compose_checked([f"aggregators=[{','.join(aggregators)}]", f"seed={seed}"])
-    with open_dict(base):
-        del base["hydra"]
+    base = compose_job([f"aggregators=[{','.join(aggregators)}]", f"seed={seed}"])
 
     def accuracies(result: PilotFit, value: Any, replicate: int) -> list[dict[str, Any]]:
         raters, task = configs(result)
         cfg = base.copy()
         with open_dict(cfg):
-            cfg.raters, cfg.task, cfg.progress = raters, task, False
+            cfg.raters, cfg.task = raters, task
             for setting in ["campaign.budget=null", "campaign.horizon_hours=null", "raters.sessions=1000000",
                             *settings, f"{key}={override_text(value)}"]:  # fmt: skip
                 setting_key, _, setting_value = setting.partition("=")
@@ -427,17 +425,13 @@ def predict(
 
 def check_settings(settings: Sequence[str]) -> None:
     """Every ``--set KEY=VALUE`` names a key of the run config and gives a value the run accepts."""
-    from experiments.checks import compose_checked
+    from experiments.checks import compose_job
     from experiments.run import prepare
 
     for setting in settings:
         if "=" not in setting:
             raise ConfigError(f"--set must be KEY=VALUE (e.g. task.n_items=20000), got {setting!r}")
-    cfg = compose_checked(list(settings))
-    with open_dict(cfg):
-        del cfg["hydra"]
-        cfg.progress = False
-    prepare(cfg)
+    prepare(compose_job(list(settings)))
 
 
 def _value(text: str) -> Any:

@@ -168,6 +168,17 @@ def compose_checked(overrides: list[str]) -> DictConfig:
             raise ConfigError(message) from None
 
 
+def compose_job(overrides: list[str]) -> DictConfig:
+    """The job config these overrides compose (see :func:`compose_checked`), without Hydra's settings, progress bars
+    off, the archetype shares set one by one fixed (:func:`experiments.run.fix_shares`): what ``prepare`` takes
+    outside Hydra (the planner, the calibration's predictions, the bench)."""
+    cfg = compose_checked(overrides)
+    with open_dict(cfg):
+        del cfg["hydra"]
+        cfg.progress = False
+    return fix_shares(cfg, overrides)
+
+
 def check_launcher(cfg: DictConfig) -> None:
     """The multirun launcher builds from its settings, and its plugin is installed (else the extra to install)."""
     from hydra.errors import InstantiationException

@@ -46,7 +46,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf, open_dict
 from scipy.special import stdtrit
 
-from experiments.run import Job, fix_shares, prepare, score_replicate
+from experiments.run import Job, prepare, score_replicate
 from experiments.storage import write_csv, write_json, write_text
 from sim.validation import ConfigError, check_float, check_int
 
@@ -213,7 +213,7 @@ class Design:
 def build_designs(overrides: list[str], settings: PlanSettings, base: DictConfig) -> tuple[list[Design], list[str]]:
     """Every design of the search, composed and checked (an unknown key or a bad value names the key), and the
     aggregators every design is scored with."""
-    from experiments.checks import compose_checked
+    from experiments.checks import compose_job
 
     search = dict(settings.search)
     aggregators = [str(a) for a in search.pop("aggregators", list(base.aggregators))]
@@ -238,14 +238,12 @@ def build_designs(overrides: list[str], settings: PlanSettings, base: DictConfig
         lines = [*overrides, *(f"{k}={override_text(v)}" for k, v in values.items()), *caps,
                  f"aggregators=[{','.join(aggregators)}]"]  # fmt: skip
         try:
-            cfg = compose_checked(lines)
+            cfg = compose_job(lines)
         except ConfigError as error:
             raise ConfigError(f"plan.search: {error}") from None
         with open_dict(cfg):
-            del cfg["hydra"]
             cfg.pop("plan", None)
             cfg.n_replicates = settings.max_replicates
-        fix_shares(cfg, lines)
         try:
             prepare(cfg)
         except ConfigError as error:
