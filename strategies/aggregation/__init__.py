@@ -10,6 +10,7 @@ from strategies.aggregation.bradley_terry import BradleyTerry
 from strategies.aggregation.bwa import BWA
 from strategies.aggregation.catd import CATD
 from strategies.aggregation.dawid_skene import DawidSkene
+from strategies.aggregation.ebcc import EBCC
 from strategies.aggregation.glad import GLAD
 from strategies.aggregation.gold_majority_vote import GoldMajorityVote
 from strategies.aggregation.ibcc import IBCC
@@ -29,6 +30,7 @@ from strategies.aggregation.zero_based_skill import ZeroBasedSkill
 __all__ = [
     "BWA",
     "CATD",
+    "EBCC",
     "GLAD",
     "IBCC",
     "KOS",

@@ -103,7 +103,10 @@ LI_RUBINSTEIN_COHN = [
     ("IBCC", "zencrowd_all", 0.7951), ("IBCC", "dog", 0.8389), ("IBCC", "web", 0.7508), ("IBCC", "music", 0.7900),
     ("BWA", "bluebirds", 0.7593), ("BWA", "rte", 0.9275), ("BWA", "product", 0.9194), ("BWA", "zencrowd_all", 0.8348),
     ("BWA", "dog", 0.8315), ("BWA", "web", 0.8225), ("BWA", "music", 0.7857),
+    ("EBCC", "bluebirds", 0.8611), ("EBCC", "rte", 0.9313), ("EBCC", "product", 0.9349),
+    ("EBCC", "zencrowd_all", 0.8623), ("EBCC", "dog", 0.8401), ("EBCC", "music", 0.7871),
 ]  # fmt: skip
+EBCC_WEB = 0.7686  # their EBCC on web: see test_ebcc_finds_the_published_optimum_on_web
 
 
 def fractional_tie_accuracy(probas, gold) -> float:
@@ -124,3 +127,21 @@ def test_li_rubinstein_cohn_published_accuracy(method, dataset, published, load_
     accuracy = fractional_tie_accuracy(aggregator.probas_, gold)
     print(f"{method} on {dataset}: {accuracy:.4f} (published {published:.4f})")
     assert abs(accuracy - published) <= BELOW, f"{method} on {dataset}: {accuracy:.4f}, published {published}"
+
+
+@pytest.mark.slow
+def test_ebcc_finds_the_published_optimum_on_web(load_real_dataset):
+    """On web the bound has an optimum that about one random start in sixty reaches: the default 40 restarts keep
+    a lower one (about 0.744). With 200 restarts the kept run is that optimum, within 1.0 point of the published
+    accuracy, and its bound is the highest the 40 restarts found or higher."""
+    answers, gold = load_real_dataset("web")
+    answers = answers.drop_duplicates()
+    default = aggregator_class("EBCC")().fit(answers)
+    searched = aggregator_class("EBCC")(n_restarts=200).fit(answers)
+    accuracy = fractional_tie_accuracy(searched.probas_, gold)
+    print(
+        f"EBCC on web: {accuracy:.4f} with 200 restarts (bound {searched.elbo_:.1f}), "
+        f"{fractional_tie_accuracy(default.probas_, gold):.4f} with 40 (bound {default.elbo_:.1f})"
+    )
+    assert searched.elbo_ >= default.elbo_
+    assert abs(accuracy - EBCC_WEB) <= BELOW
