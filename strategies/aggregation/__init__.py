@@ -15,6 +15,7 @@ from strategies.aggregation.glad import GLAD
 from strategies.aggregation.gold_majority_vote import GoldMajorityVote
 from strategies.aggregation.ibcc import IBCC
 from strategies.aggregation.kos import KOS
+from strategies.aggregation.m_msr import MMSR
 from strategies.aggregation.mace import MACE
 from strategies.aggregation.majority_vote import MajorityVote
 from strategies.aggregation.mean import Mean
@@ -35,6 +36,7 @@ __all__ = [
     "IBCC",
     "KOS",
     "MACE",
+    "MMSR",
     "AnswersError",
     "BaseAggregator",
     "BaseClassificationAggregator",

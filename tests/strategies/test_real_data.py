@@ -24,6 +24,7 @@ PUBLISHED = [
     ("GLAD", "product", 0.928), ("GLAD", "relevance", 0.511),
     ("KOS", "product", 0.895),
     ("MACE", "product", 0.929), ("MACE", "relevance", 0.501),
+    ("MMSR", "relevance", 0.425),
     # INDEX.md: majority vote, ties -> lowest label
     ("MajorityVote", "bluebirds", 0.7593), ("MajorityVote", "rte", 0.9187), ("MajorityVote", "zencrowd_all", 0.8382),
     ("MajorityVote", "dog", 0.8178), ("MajorityVote", "web", 0.7765), ("MajorityVote", "music", 0.7114),
