@@ -37,7 +37,7 @@ import math
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,10 +214,15 @@ def guarded(contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed:
         return {}
 
 
-def real_rows(contenders: list[Contender], data: Path, seed: int) -> list[dict[str, Any]]:
-    """Every real data set under ``data`` (a folder with labels.csv and gold.csv), scored on its gold tasks."""
+def real_rows(
+    contenders: list[Contender], data: Path, seed: int, only: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every real data set under ``data`` (a folder with labels.csv and gold.csv; those named in ``only``, if
+    given), scored on its gold tasks."""
     rows: list[dict[str, Any]] = []
     for folder in sorted(p for p in data.iterdir() if (p / "labels.csv").is_file() and (p / "gold.csv").is_file()):
+        if only is not None and folder.name not in only:
+            continue
         answers = pd.read_csv(folder / "labels.csv")
         gold = pd.read_csv(folder / "gold.csv").set_index("task")["label"]
         if not pd.api.types.is_integer_dtype(answers["label"]) or answers["label"].nunique() > MAX_CLASSES:
