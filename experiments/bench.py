@@ -13,7 +13,10 @@ crash; it is scored all the same, and the run exits 1). Then every aggregator sc
   :data:`SCENARIOS`, ``--replicates`` each (replicate ``r`` of a scenario is the same campaign for every aggregator),
   with the simulator's ``oracle`` (the Bayes posterior under the true model) as a reference row;
 * the real data sets: every subfolder of ``--data`` that holds ``labels.csv`` and ``gold.csv`` (the layout of
-  ../shared/datasets, the default when present), scored on their gold tasks.
+  ../shared/datasets, the default when present), scored on their gold tasks;
+* ``--suite numeric`` and ``--suite pairwise`` (:data:`SUITES`): answers drawn from the generative models of
+  :mod:`experiments.suites` for the numeric and the pairwise aggregators, scored on MAE and RMSE, or on Kendall's
+  tau, Spearman's rho and top-10 recall against the true scores; numeric real sets (emotion) with the numeric suite.
 
 Metrics: accuracy, macro-F1, log-loss, Brier score, expected calibration error (10 equal-width bins of the top
 probability), fit seconds and peak memory of the fit (tracemalloc), each with a 95% Student-t interval over
@@ -37,7 +40,7 @@ import math
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from experiments import suites
 from experiments.storage import write_csv, write_text
 from sim.validation import ConfigError
 
@@ -74,6 +78,36 @@ SCENARIOS: dict[str, list[str]] = {
 
 
 @dataclass(frozen=True)
+class Suite:
+    """A versioned scenario suite: what kind of aggregator it benches, its scenarios, metrics and leading metric."""
+
+    version: str
+    kind: str  # categorical | numeric | pairwise
+    scenarios: Mapping[str, Any]
+    metrics: tuple[str, ...]
+    primary: str  # the metric of the rank table, the figure first shown and the baseline comparison
+    higher_is_better: bool
+    group: str  # the config group of its aggregator names
+
+
+SUITES: dict[str, Suite] = {
+    "standard": Suite(SUITE_VERSION, "categorical", SCENARIOS, METRICS, "accuracy", True, "aggregators"),
+    "numeric": Suite("numeric-1", "numeric", suites.NUMERIC, ("mae", "rmse", "fit_seconds", "peak_mib"), "mae",
+                     False, "numeric_aggregators"),
+    "pairwise": Suite("pairwise-1", "pairwise", suites.PAIRWISE,
+                      ("kendall_tau", "spearman", "top10_recall", "fit_seconds", "peak_mib"), "kendall_tau", True,
+                      "pairwise_aggregators"),
+}  # fmt: skip
+METRIC_LABELS = {
+    "accuracy": "accuracy", "macro_f1": "macro-F1", "log_loss": "log-loss (lower is better)",
+    "brier": "Brier score (lower is better)", "ece": "expected calibration error (lower is better)",
+    "fit_seconds": "fit time, seconds", "peak_mib": "peak memory of the fit, MiB", "mae": "mean absolute error",
+    "rmse": "root mean squared error", "kendall_tau": "Kendall's tau with the true scores",
+    "spearman": "Spearman's rho with the true scores", "top10_recall": "share of the true top 10 in the top 10",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Contender:
     """An aggregator to bench: its name in the tables and a factory of fresh, unfitted instances."""
 
@@ -81,7 +115,7 @@ class Contender:
     make: Callable[[], Any]
 
 
-def resolve(spec: str) -> Contender:
+def resolve(spec: str, group: str = "aggregators") -> Contender:
     """A config name, ``module:Class(kw=value, ...)`` or a YAML file -> a :class:`Contender`, or a
     :class:`ConfigError` naming the spec and the accepted forms."""
     from hydra.utils import instantiate
@@ -113,20 +147,22 @@ def resolve(spec: str) -> Contender:
         except (ImportError, AttributeError) as error:
             raise ConfigError(f"aggregator {spec!r}: cannot import it ({error})") from None
         return Contender(spec, lambda: cls(**kwargs))
-    known = available("aggregators")
+    known = available(group)
     if spec not in known:
         raise ConfigError(f"unknown aggregator {spec!r}; accepted values: {', '.join(known)}, an import path "
                           "module:Class, or a YAML file")  # fmt: skip
-    node = OmegaConf.load(CONF / "aggregators" / f"{spec}.yaml")
+    node = OmegaConf.load(CONF / group / f"{spec}.yaml")
     return Contender(spec, lambda: instantiate(node))
 
 
-def contract(contender: Contender) -> list[str]:
+def contract(contender: Contender, kind: str = "categorical") -> list[str]:
     """The contract checks the aggregator fails, each as 'check: message' (empty when it passes them all)."""
     from strategies.aggregation import checks
 
     failures = []
-    for check in checks.CATEGORICAL_CHECKS:
+    chosen = {"categorical": checks.CATEGORICAL_CHECKS, "numeric": checks.NUMERIC_CHECKS,
+              "pairwise": checks.PAIRWISE_CHECKS}[kind]  # fmt: skip
+    for check in chosen:
         try:
             check(contender.make)
         except Exception as error:  # any failure of a user's aggregator is a finding, not a crash
@@ -154,7 +190,9 @@ def probability_scores(probas: pd.DataFrame | None, truth: pd.Series) -> dict[st
     return {"log_loss": log_loss, "brier": brier, "ece": float(ece)}
 
 
-def score(contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed: int) -> dict[str, float]:
+def score(
+    contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed: int, kind: str = "categorical"
+) -> dict[str, float]:
     """Fit a fresh instance (its random state, if any, from the run's seed) and score it on ``truth``."""
     from experiments.metrics import macro_f1
 
@@ -163,10 +201,18 @@ def score(contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed: i
         aggregator.random_state = seed
     tracemalloc.start()
     start = time.perf_counter()
-    labels = aggregator.fit_predict(answers)
-    seconds = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
+    try:
+        labels = aggregator.fit_predict(answers)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    if kind != "categorical":
+        fitted = suites.estimates(aggregator, kind)
+        quality = (suites.numeric_scores if kind == "numeric" else suites.pairwise_scores)(
+            labels if fitted is None else fitted, truth
+        )
+        return {**quality, "fit_seconds": seconds, "peak_mib": peak}
     estimate = labels.reindex(truth.index)
     return {
         "accuracy": float((estimate == truth).mean()),
@@ -178,9 +224,13 @@ def score(contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed: i
 
 
 def simulated_rows(
-    contenders: list[Contender], scenarios: dict[str, list[str]], replicates: int, seed: int
+    contenders: list[Contender], scenarios: Mapping[str, Any], replicates: int, seed: int, suite: Suite | None = None
 ) -> list[dict[str, Any]]:
-    """Every scenario's campaigns, scored by every contender and by the oracle."""
+    """Every scenario's campaigns (or drawn answers), scored by every contender and by the oracle where there is
+    one."""
+    suite = suite or SUITES["standard"]
+    if suite.kind != "categorical":
+        return _drawn_rows(contenders, scenarios, replicates, seed, suite)
     from experiments.checks import compose_job
     from experiments.run import prepare
     from sim import simulate
@@ -205,60 +255,90 @@ def simulated_rows(
     return rows
 
 
-def guarded(contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed: int, scenario: str) -> dict[str, Any]:
+def _drawn_rows(
+    contenders: list[Contender], scenarios: Mapping[str, Any], replicates: int, seed: int, suite: Suite
+) -> list[dict[str, Any]]:
+    """The numeric and pairwise suites: answers drawn from :mod:`experiments.suites`' generative models."""
+    draw = suites.numeric_answers if suite.kind == "numeric" else suites.pairwise_answers
+    position = {name: i for i, name in enumerate(suite.scenarios)}
+    rows: list[dict[str, Any]] = []
+    for scenario, spec in scenarios.items():
+        for replicate in range(replicates):
+            drawn = draw(spec, suites.generator(seed, position[scenario], replicate))
+            if drawn.oracle is not None:
+                reference = suites.numeric_scores(drawn.oracle, drawn.truth)
+                rows.append({"aggregator": "oracle", "scenario": scenario, "replicate": replicate, **reference})
+            for contender in contenders:
+                scores = guarded(contender, drawn.answers, drawn.truth, seed * 1000 + replicate, scenario, suite.kind)
+                rows.append({"aggregator": contender.name, "scenario": scenario, "replicate": replicate, **scores})
+    return rows
+
+
+def guarded(
+    contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed: int, scenario: str, kind: str = "categorical"
+) -> dict[str, Any]:
     """:func:`score`, or (the aggregator raised) the error on stderr and no scores: a finding, not a crash."""
     try:
-        return score(contender, answers, truth, seed)
+        return score(contender, answers, truth, seed, kind)
     except Exception as error:  # a user's aggregator may fail anywhere
         print(f"bench: {contender.name} failed in {scenario}: {type(error).__name__}: {error}", file=sys.stderr)
         return {}
 
 
 def real_rows(
-    contenders: list[Contender], data: Path, seed: int, only: Collection[str] | None = None
+    contenders: list[Contender], data: Path, seed: int, only: Collection[str] | None = None, kind: str = "categorical"
 ) -> list[dict[str, Any]]:
     """Every real data set under ``data`` (a folder with labels.csv and gold.csv; those named in ``only``, if
-    given), scored on its gold tasks."""
+    given) of the suite's kind, scored on its gold tasks: integer labels of at most :data:`MAX_CLASSES` classes are
+    categorical, other labels numeric; no real pairwise set is known yet."""
     rows: list[dict[str, Any]] = []
     for folder in sorted(p for p in data.iterdir() if (p / "labels.csv").is_file() and (p / "gold.csv").is_file()):
         if only is not None and folder.name not in only:
             continue
         answers = pd.read_csv(folder / "labels.csv")
         gold = pd.read_csv(folder / "gold.csv").set_index("task")["label"]
-        if not pd.api.types.is_integer_dtype(answers["label"]) or answers["label"].nunique() > MAX_CLASSES:
-            continue  # numeric answers (emotion's 0-100 scale): not for categorical methods
+        categorical = pd.api.types.is_integer_dtype(answers["label"]) and answers["label"].nunique() <= MAX_CLASSES
+        if kind == "pairwise" or categorical != (kind == "categorical"):
+            continue  # e.g. emotion's 0-100 ratings are for the numeric suite only
         for contender in contenders:
-            scores = guarded(contender, answers[["task", "worker", "label"]], gold, seed, f"real:{folder.name}")
+            scores = guarded(contender, answers[["task", "worker", "label"]], gold, seed, f"real:{folder.name}", kind)
             rows.append({"aggregator": contender.name, "scenario": f"real:{folder.name}", "replicate": 0, **scores})
     return rows
 
 
-def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+def summarise(rows: pd.DataFrame, suite: Suite | None = None) -> pd.DataFrame:
     """Long table: per aggregator, scenario and metric, the mean, n and 95% Student-t interval over replicates
     (:func:`experiments.collect.summarise`), with the suite's version."""
     from experiments.collect import summarise as intervals
 
-    summary = intervals(rows, by=["aggregator", "scenario"], names=METRICS)
+    suite = suite or SUITES["standard"]
+    summary = intervals(rows, by=["aggregator", "scenario"], names=suite.metrics)
     order = {name: i for i, name in enumerate(dict.fromkeys([*rows["aggregator"], *rows["scenario"]]))}
     summary = summary.sort_values(["scenario", "aggregator"], key=lambda column: column.map(order), kind="stable")
-    summary.insert(0, "suite", SUITE_VERSION)
+    summary.insert(0, "suite", suite.version)
     return summary.reset_index(drop=True)  # in the suite's order of scenarios and the command line's of aggregators
 
 
-def ranks(summary: pd.DataFrame) -> pd.DataFrame:
-    """Each aggregator's mean rank by accuracy across scenarios (1 = best; the oracle apart)."""
-    accuracy = summary[(summary["metric"] == "accuracy") & (summary["aggregator"] != "oracle")]
-    table = accuracy.pivot_table(index="aggregator", columns="scenario", values="mean")
-    rank = table.rank(ascending=False, method="average").mean(axis=1).rename("mean_rank")
+def ranks(summary: pd.DataFrame, suite: Suite | None = None) -> pd.DataFrame:
+    """Each aggregator's mean rank by the suite's leading metric across scenarios (1 = best; the oracle apart)."""
+    suite = suite or SUITES["standard"]
+    leading = summary[(summary["metric"] == suite.primary) & (summary["aggregator"] != "oracle")]
+    table = leading.pivot_table(index="aggregator", columns="scenario", values="mean")
+    rank = table.rank(ascending=not suite.higher_is_better, method="average").mean(axis=1).rename("mean_rank")
     return rank.sort_values().reset_index()
 
 
-def regressions(summary: pd.DataFrame, baseline: pd.DataFrame, time_ratio: float) -> list[str]:
-    """Each way an aggregator is worse than the baseline: accuracy below its 95% interval, or time beyond
-    ``time_ratio`` times."""
+def regressions(
+    summary: pd.DataFrame, baseline: pd.DataFrame, time_ratio: float, suite: Suite | None = None
+) -> list[str]:
+    """Each way an aggregator is worse than the baseline: its leading metric beyond the baseline's 95% interval
+    (below it for accuracy, above it for an error), or its time beyond ``time_ratio`` times."""
+    suite = suite or SUITES["standard"]
+    metric, higher = suite.primary, suite.higher_is_better
+    side = "ci95_low" if higher else "ci95_high"
 
-    def figures(table: pd.DataFrame) -> dict[str, tuple[float, float]]:  # metric -> (mean, lower end or the mean)
-        return {str(r["metric"]): (float(r["mean"]), float(r["mean"] if pd.isna(r["ci95_low"]) else r["ci95_low"]))
+    def figures(table: pd.DataFrame) -> dict[str, tuple[float, float]]:  # metric -> (mean, near end or the mean)
+        return {str(r["metric"]): (float(r["mean"]), float(r["mean"] if pd.isna(r[side]) else r[side]))
                 for r in table.to_dict("records")}  # fmt: skip
 
     found = []
@@ -271,10 +351,13 @@ def regressions(summary: pd.DataFrame, baseline: pd.DataFrame, time_ratio: float
             continue
         base = figures(baseline[(baseline["aggregator"] == against) & (baseline["scenario"] == scenario)])
         ours = figures(group)
-        if "accuracy" in base and "accuracy" in ours and ours["accuracy"][0] < base["accuracy"][1] - 1e-12:
-            found.append(f"{aggregator} in {scenario}: accuracy {ours['accuracy'][0]:.4f} is below the baseline's "
-                         f"({against}) 95% interval, from {base['accuracy'][1]:.4f} (mean "
-                         f"{base['accuracy'][0]:.4f})")  # fmt: skip
+        if metric in base and metric in ours:
+            now, edge = ours[metric][0], base[metric][1]
+            worse = now < edge - 1e-12 if higher else now > edge + 1e-12
+            if worse:
+                found.append(f"{aggregator} in {scenario}: {metric} {now:.4f} is {'below' if higher else 'above'} "
+                             f"the baseline's ({against}) 95% interval, from {edge:.4f} (mean "
+                             f"{base[metric][0]:.4f})")  # fmt: skip
         if "fit_seconds" in base and "fit_seconds" in ours:
             before, now = base["fit_seconds"][0], ours["fit_seconds"][0]
             if before > 0 and now > time_ratio * before and now > 0.05:  # a few milliseconds are noise
@@ -284,7 +367,7 @@ def regressions(summary: pd.DataFrame, baseline: pd.DataFrame, time_ratio: float
 
 
 def junit(contenders: list[Contender], failures: dict[str, list[str]], summary: pd.DataFrame,
-          found: list[str]) -> str:  # fmt: skip
+          found: list[str], version: str = SUITE_VERSION) -> str:  # fmt: skip
     """A JUnit XML report: a test case per aggregator for its contract, and per aggregator and scenario."""
     cases = []
     for contender in contenders:
@@ -297,12 +380,13 @@ def junit(contenders: list[Contender], failures: dict[str, list[str]], summary: 
         cases.append(f"<testcase classname={quoteattr(str(aggregator))} name={quoteattr(str(scenario))}>{body}"
                      "</testcase>")  # fmt: skip
     n_failed = sum(1 for case in cases if "<failure" in case)
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="crowdlab bench {SUITE_VERSION}" '
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="crowdlab bench {version}" '
             f'tests="{len(cases)}" failures="{n_failed}">\n' + "\n".join(cases) + "\n</testsuite>\n")  # fmt: skip
 
 
-def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:
-    accuracy = summary[summary["metric"] == "accuracy"]
+def accuracy_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """Scenario x aggregator cells 'mean ± half-width' of ``metric``."""
+    accuracy = summary[summary["metric"] == metric]
     cells = accuracy.assign(cell=[f"{m:.4f}" if pd.isna(lo) else f"{m:.4f} ± {(hi - lo) / 2:.3f}"
                                   for m, lo, hi in zip(accuracy["mean"], accuracy["ci95_low"], accuracy["ci95_high"],
                                                        strict=True)])  # fmt: skip
@@ -312,32 +396,41 @@ def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_outputs(summary: pd.DataFrame, rank: pd.DataFrame, report_xml: str, out: Path,
-                  failures: dict[str, list[str]]) -> list[Path]:  # fmt: skip
+                  failures: dict[str, list[str]], suite: Suite | None = None) -> list[Path]:  # fmt: skip
+    """leaderboard.csv, .md and .html (the leading metric's table, the rank table, one figure per metric) and
+    junit.xml; the figures as ``METRIC.png``."""
     from experiments.collect import markdown_table
     from experiments.plots import plot_leaderboard
 
-    table = accuracy_table(summary)
-    figure = plot_leaderboard(summary, out / "accuracy.png")
+    suite = suite or SUITES["standard"]
+    table = accuracy_table(summary, suite.primary)
+    shown = [m for m in suite.metrics if summary.loc[summary["metric"] == m, "mean"].notna().any()]
+    figures = [plot_leaderboard(summary, out / f"{m}.png", m, METRIC_LABELS.get(m, m), suite.version) for m in shown]
     contract_lines = "\n".join(f"- {name}: {'; '.join(items)}" for name, items in failures.items() if items)
     contract_text = contract_lines or "every aggregator passes the contract checks"
+    leading = METRIC_LABELS.get(suite.primary, suite.primary)
+    images_md = "\n\n".join(f"![{p.stem}]({p.name})" for p in figures)
+    images_html = "".join(f"<h3>{escape(METRIC_LABELS.get(p.stem, p.stem))}</h3><p><img src='{p.name}' "
+                          "style='max-width:100%'></p>" for p in figures)  # fmt: skip
     markdown = (
-        f"# Aggregator leaderboard ({SUITE_VERSION})\n\nAccuracy (mean ± half-width of the 95% interval over "
-        f"replicates; real data sets: one fit).\n\n{markdown_table(table)}\n\n## Mean rank across scenarios\n\n"
-        f"{markdown_table(rank.round(2))}\n\n## Contract\n\n{contract_text}\n\n![accuracy](accuracy.png)\n"
+        f"# Aggregator leaderboard ({suite.version})\n\n{leading.capitalize()} (mean ± half-width of the 95% "
+        f"interval over replicates; real data sets: one fit).\n\n{markdown_table(table)}\n\n## Mean rank across "
+        f"scenarios\n\n{markdown_table(rank.round(2))}\n\n## Contract\n\n{contract_text}\n\n## Figures\n\n"
+        f"{images_md}\n"
     )
     html = (f"<!doctype html><html><head><meta charset='utf-8'><title>Aggregator leaderboard</title></head><body>"
-            f"<h1>Aggregator leaderboard ({SUITE_VERSION})</h1>{table.to_html(index=False)}<h2>Mean rank</h2>"
-            f"{rank.round(2).to_html(index=False)}<p><img src='accuracy.png' style='max-width:100%'></p>"
-            "</body></html>\n")  # fmt: skip
-    return [write_csv(summary, out / "leaderboard.csv"), write_text(markdown, out / "leaderboard.md"),
-            write_text(html, out / "leaderboard.html"), write_text(report_xml, out / "junit.xml"), figure]  # fmt: skip
+            f"<h1>Aggregator leaderboard ({suite.version})</h1><p>{escape(leading.capitalize())}</p>"
+            f"{table.to_html(index=False)}<h2>Mean rank</h2>{rank.round(2).to_html(index=False)}<h2>Contract</h2>"
+            f"<p>{escape(contract_text)}</p><h2>Figures</h2>{images_html}</body></html>\n")  # fmt: skip
+    tables = [write_csv(summary, out / "leaderboard.csv"), write_text(markdown, out / "leaderboard.md")]
+    return [*tables, write_text(html, out / "leaderboard.html"), write_text(report_xml, out / "junit.xml"), *figures]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crowdlab bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("aggregators", nargs="+", help="config names, module:Class import paths or YAML files")
-    parser.add_argument("--suite", default="standard", help="the scenario suite (standard)")
+    parser.add_argument("--suite", default="standard", help=f"the scenario suite ({', '.join(SUITES)})")
     parser.add_argument("--data", help="a folder of real data sets (default: ../shared/datasets when present)")
     parser.add_argument("--no-data", action="store_true", help="only the simulated scenarios")
     parser.add_argument("--replicates", type=int, default=5)
@@ -350,53 +443,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baselines", default=str(BASELINES), help="where baselines are kept")
     args = parser.parse_args(argv)
     try:
-        if args.suite != "standard":
-            raise ConfigError(f"--suite must be one of ['standard'], got {args.suite!r}")
+        if args.suite not in SUITES:
+            raise ConfigError(f"--suite must be one of {list(SUITES)}, got {args.suite!r}")
+        suite = SUITES[args.suite]
         if args.replicates < 1:
             raise ConfigError(f"--replicates must be an integer >= 1, got {args.replicates}")
-        unknown = [s for s in args.scenarios or [] if s not in SCENARIOS]
+        unknown = [s for s in args.scenarios or [] if s not in suite.scenarios]
         if unknown:
-            raise ConfigError(f"--scenarios: unknown scenario {unknown[0]!r}; accepted values: {', '.join(SCENARIOS)}")
-        baseline_dir = Path(args.baselines) / SUITE_VERSION
+            raise ConfigError(f"--scenarios: unknown scenario {unknown[0]!r} of the {args.suite} suite; accepted "
+                              f"values: {', '.join(suite.scenarios)}")  # fmt: skip
+        baseline_dir = Path(args.baselines) / suite.version
         baseline = None
         if args.compare:
             path = baseline_dir / f"{args.compare}.csv"
             if not path.is_file():
                 saved = sorted(p.stem for p in baseline_dir.glob("*.csv"))
-                raise ConfigError(f"--compare {args.compare}: no such baseline for {SUITE_VERSION}; accepted values: "
+                raise ConfigError(f"--compare {args.compare}: no such baseline for {suite.version}; accepted values: "
                                   f"{', '.join(saved) or 'none saved yet (--save-baseline NAME)'}")  # fmt: skip
             baseline = pd.read_csv(path)
         data = Path(args.data) if args.data else (DATASETS if DATASETS.is_dir() else None)
         if data is not None and not data.is_dir():
             raise ConfigError(f"--data {data}: no such folder")
-        contenders = [resolve(spec) for spec in args.aggregators]
+        contenders = [resolve(spec, suite.group) for spec in args.aggregators]
         if Path(args.out).exists() and not Path(args.out).is_dir():
             raise ConfigError(f"--out {args.out} is a file; accepted values: a folder")
     except ConfigError as error:
         print(f"crowdlab: bench: {error}", file=sys.stderr)
         return 2
-    failures = {c.name: contract(c) for c in contenders}
+    failures = {c.name: contract(c, suite.kind) for c in contenders}
     for name, failed in failures.items():
         for line in failed:
             print(f"bench: contract: {name}: {line}", file=sys.stderr)
-    chosen = {k: v for k, v in SCENARIOS.items() if not args.scenarios or k in args.scenarios}
-    rows = simulated_rows(contenders, chosen, args.replicates, args.seed)  # contract failures are scored too
+    chosen = {k: v for k, v in suite.scenarios.items() if not args.scenarios or k in args.scenarios}
+    rows = simulated_rows(contenders, chosen, args.replicates, args.seed, suite)  # contract failures are scored too
     if data is not None and not args.no_data:
-        rows += real_rows(contenders, data, args.seed)
-    summary = summarise(pd.DataFrame(rows))
-    rank = ranks(summary)
-    found = regressions(summary, baseline, args.time_ratio) if baseline is not None else []
+        rows += real_rows(contenders, data, args.seed, kind=suite.kind)
+    summary = summarise(pd.DataFrame(rows), suite)
+    rank = ranks(summary, suite)
+    found = regressions(summary, baseline, args.time_ratio, suite) if baseline is not None else []
     out = Path(args.out)
-    paths = write_outputs(summary, rank, junit(contenders, failures, summary, found), out, failures)
+    report = junit(contenders, failures, summary, found, suite.version)
+    paths = write_outputs(summary, rank, report, out, failures, suite)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(accuracy_table(summary).to_string(index=False))
+        print(f"{suite.version}: {METRIC_LABELS.get(suite.primary, suite.primary)}")
+        print(accuracy_table(summary, suite.primary).to_string(index=False))
         print(rank.round(2).to_string(index=False))
     if args.save_baseline:
         path = write_csv(summary, baseline_dir / f"{args.save_baseline}.csv")
         print(f"baseline -> {path}")
     for line in found:
         print(f"bench: regression: {line}", file=sys.stderr)
-    print(f"leaderboard.csv, leaderboard.md, leaderboard.html, junit.xml: {paths[0].parent}")
+    print(f"leaderboard.csv, leaderboard.md, leaderboard.html, junit.xml, {len(paths) - 4} figures: {paths[0].parent}")
     return 1 if found or any(failures.values()) else 0
 
 

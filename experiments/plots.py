@@ -195,10 +195,16 @@ def plot_pareto(
     return atomic_write(path, lambda file: file.write(buffer.getvalue()), binary=True)
 
 
-def plot_leaderboard(summary: pd.DataFrame, path: str | Path) -> Path:
-    """Accuracy per scenario (rows) for each aggregator (markers, 95% intervals over replicates), the oracle as the
-    reference where the simulator gives one; write a PNG atomically."""
-    rows = summary[summary["metric"] == "accuracy"]
+def plot_leaderboard(
+    summary: pd.DataFrame,
+    path: str | Path,
+    metric: str = "accuracy",
+    label: str = "accuracy",
+    suite: str = "",
+) -> Path:
+    """``metric`` per scenario (rows) for each aggregator (markers, 95% intervals over replicates), the oracle as the
+    reference where there is one; write a PNG atomically."""
+    rows = summary[summary["metric"] == metric]
     scenarios = list(dict.fromkeys(rows["scenario"]))
     aggregators = [a for a in dict.fromkeys(rows["aggregator"]) if a != "oracle"]
     figure, axis = plt.subplots(figsize=(8.0, 0.9 + 0.42 * len(scenarios)))
@@ -216,9 +222,9 @@ def plot_leaderboard(summary: pd.DataFrame, path: str | Path) -> Path:
         axis.errorbar(mine["mean"], y, xerr=error, fmt="o", markersize=4, capsize=2, label=aggregator)
     axis.set_yticks(range(len(scenarios)), scenarios)
     axis.invert_yaxis()
-    axis.set_xlabel("accuracy on the scenario's items (95% interval over replicates)")
+    axis.set_xlabel(f"{label} (95% interval over replicates)")
     axis.set_ylabel("scenario (simulated) or real data set")
-    axis.set_title("Aggregator leaderboard: accuracy by scenario")
+    axis.set_title(f"Aggregator leaderboard{f' ({suite})' if suite else ''}: {label.split(' (')[0]} by scenario")
     axis.grid(alpha=0.3, axis="x")
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     buffer = io.BytesIO()

@@ -8,7 +8,7 @@ the bench's seeded scenarios and on real data sets, and against a saved baseline
         crowdlab_bench.assert_no_regression(MajorityVote, baseline="majority_vote", scenarios=["easy"])
 
 An aggregator is anything ``crowdlab bench`` takes (a config name, ``module:Class(kw=...)``, a YAML file), a class,
-or a function returning a fresh instance. A scenario is a name of :data:`experiments.bench.SCENARIOS` or
+or a function returning a fresh instance. A scenario is one of the suite's (:data:`experiments.bench.SUITES`) or
 ``real:NAME`` for the real data set ``NAME`` under ``--crowdlab-data`` (default ../shared/datasets). Baselines are
 the files ``crowdlab bench ... --save-baseline NAME`` writes, read from ``--crowdlab-baselines`` (default
 results/baselines under pytest's root folder).
@@ -48,24 +48,32 @@ class Bench:
             return Contender(getattr(aggregator, "__name__", "aggregator"), aggregator)
         raise TypeError(f"aggregator must be a spec string, a class or a factory function, got {aggregator!r}")
 
-    def scores(self, aggregator: Any, scenarios: Sequence[str], replicates: int = 3, seed: int = 0) -> Any:
+    def scores(
+        self, aggregator: Any, scenarios: Sequence[str], replicates: int = 3, seed: int = 0, suite: str = "standard"
+    ) -> Any:
         """The bench's long summary table (aggregator, scenario, metric, mean, ci95_low, ci95_high, ...) of
         ``aggregator`` on ``scenarios``: ``replicates`` campaigns of each simulated one (the same campaigns as
-        ``crowdlab bench --seed SEED``), and each ``real:NAME`` data set once."""
+        ``crowdlab bench --seed SEED``), and each ``real:NAME`` data set once; ``suite`` is ``standard``, ``numeric``
+        or ``pairwise``."""
         import pandas as pd
 
-        from experiments.bench import SCENARIOS, real_rows, simulated_rows, summarise
+        from experiments.bench import SUITES, real_rows, simulated_rows, summarise
 
+        if suite not in SUITES:
+            raise ValueError(f"unknown suite {suite!r}; accepted values: {', '.join(SUITES)}")
+        chosen = SUITES[suite]
         contender = self.contender(aggregator)
-        simulated = {name: SCENARIOS[name] for name in scenarios if not name.startswith("real:")}
-        unknown = [name for name in scenarios if not name.startswith("real:") and name not in SCENARIOS]
+        simulated = {name: chosen.scenarios[name] for name in scenarios if not name.startswith("real:")
+                     and name in chosen.scenarios}  # fmt: skip
+        unknown = [name for name in scenarios if not name.startswith("real:") and name not in chosen.scenarios]
         if unknown:
-            raise ValueError(f"unknown scenario {unknown[0]!r}; accepted values: {', '.join(SCENARIOS)}, real:NAME")
-        rows = simulated_rows([contender], simulated, replicates, seed) if simulated else []
+            raise ValueError(f"unknown scenario {unknown[0]!r} of the {suite} suite; accepted values: "
+                             f"{', '.join(chosen.scenarios)}, real:NAME")  # fmt: skip
+        rows = simulated_rows([contender], simulated, replicates, seed, chosen) if simulated else []
         real = [self._dataset(s.removeprefix("real:")) for s in scenarios if s.startswith("real:")]
         if real:
-            rows += real_rows([contender], real[0].parent, seed, only={folder.name for folder in real})
-        return summarise(pd.DataFrame(rows))
+            rows += real_rows([contender], real[0].parent, seed, {folder.name for folder in real}, chosen.kind)
+        return summarise(pd.DataFrame(rows), chosen)
 
     def accuracy(self, aggregator: Any, scenario: str, replicates: int = 3, seed: int = 0) -> float:
         """Mean accuracy of ``aggregator`` over the replicates of ``scenario`` (or on a ``real:NAME`` set)."""

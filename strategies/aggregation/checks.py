@@ -287,3 +287,135 @@ CATEGORICAL_CHECKS: tuple[Callable[..., None], ...] = (
     check_workers_who_answer_once,
     check_accuracy_beats_chance,
 )
+
+
+# Numeric aggregators (conf/numeric_aggregators): ``fit(data)`` sets ``labels_``, a float estimate per task.
+
+
+def numeric_answers(seed: int = 0, ids: Ids = "int") -> pd.DataFrame:
+    """30 tasks x 6 workers whose noise grows from sd 2 to 40, answers rounded to 0.1."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(0, 100, 30)
+    tasks = np.repeat(np.arange(30), 6)
+    workers = np.tile(np.arange(6), 30)
+    noise = rng.normal(0, np.array([2, 3, 5, 8, 13, 40])[workers])
+    task_ids: Any = tasks + 5 if ids == "int" else [f"t{t}" for t in tasks]
+    worker_ids: Any = workers + 5 if ids == "int" else [f"w{w}" for w in workers]
+    return pd.DataFrame({"task": task_ids, "worker": worker_ids, "label": np.round(truth[tasks] + noise, 1)})
+
+
+def check_numeric_fit_output(make: Make) -> None:
+    """``fit`` returns self; one finite estimate per task, within the range of the task's answers (integer and
+    string ids)."""
+    for ids in ("int", "str"):
+        answers = numeric_answers(ids=ids)  # type: ignore[arg-type]
+        aggregator = make()
+        assert aggregator.fit(answers) is aggregator, "fit must return self"
+        labels = aggregator.labels_
+        assert labels.index.is_unique and set(labels.index) == set(answers["task"]), "one estimate per task"
+        assert np.isfinite(labels.to_numpy(dtype=np.float64)).all(), "estimates must be finite"
+        lo, hi = answers.groupby("task")["label"].agg(["min", "max"]).reindex(labels.index).T.to_numpy()
+        assert ((labels >= lo - 1e-9) & (labels <= hi + 1e-9)).all(), "an estimate outside the task's answers"
+
+
+def check_numeric_row_order_invariance(make: Make) -> None:
+    """Shuffled rows and renamed tasks give the same estimates; the same settings give the same output."""
+    answers = numeric_answers()
+    labels = make().fit(answers).labels_
+    shuffled = make().fit(answers.sample(frac=1.0, random_state=1)).labels_
+    pd.testing.assert_series_equal(shuffled.sort_index(), labels.sort_index(), atol=1e-9)
+    task_map = {t: f"renamed-{i}" for i, t in enumerate(pd.unique(answers["task"])[::-1])}
+    renamed = make().fit(answers.assign(task=answers["task"].map(task_map))).labels_
+    back = renamed.rename(index={v: k for k, v in task_map.items()}).sort_index()
+    pd.testing.assert_series_equal(back, labels.sort_index(), check_index_type=False, atol=1e-9)
+    pd.testing.assert_series_equal(make().fit(answers).labels_, labels)
+
+
+def check_numeric_unanimous_answers(make: Make) -> None:
+    """Tasks whose answers all agree get exactly that value."""
+    answers = numeric_answers()
+    unanimous = answers.assign(label=answers["task"].map(lambda t: float(t) * 1.5))
+    result = make().fit(unanimous).labels_
+    np.testing.assert_allclose(result.to_numpy(dtype=np.float64), result.index.map(lambda t: float(t) * 1.5))
+
+
+def check_numeric_malformed_input_errors(make: Make) -> None:
+    """An empty table, a missing column and a missing label raise AnswersError naming the problem."""
+    answers = numeric_answers()
+    for expected, data in [
+        ("empty", answers.iloc[:0]),
+        ("worker", answers.drop(columns="worker")),
+        ("label", answers.assign(label=answers["label"].where(answers.index != 2))),
+    ]:
+        try:
+            make().fit(data)
+        except AnswersError as error:
+            assert expected in str(error), f"the error for a bad table should name {expected!r}: {error}"
+        else:
+            raise AssertionError(f"a table with a problem ({expected}) must raise AnswersError")
+
+
+NUMERIC_CHECKS: tuple[Callable[..., None], ...] = (
+    check_numeric_fit_output,
+    check_numeric_row_order_invariance,
+    check_numeric_unanimous_answers,
+    check_numeric_malformed_input_errors,
+)
+
+
+# Pairwise aggregators (conf/pairwise_aggregators): columns worker, left, right, label (the winner); ``fit`` sets
+# ``scores_``, one score per item, higher for the better item.
+
+
+def pairwise_answers(seed: int = 0, ids: Ids = "int") -> pd.DataFrame:
+    """About 320 comparisons of five items of Bradley-Terry strengths 4, 2, 1, 0.5, 0.25 (in that order)."""
+    rng = np.random.default_rng(seed)
+    strength = np.array([4.0, 2.0, 1.0, 0.5, 0.25])
+    left, right = rng.integers(0, 5, 400), rng.integers(0, 5, 400)
+    keep = left != right
+    left, right = left[keep], right[keep]
+    left_wins = rng.random(left.shape[0]) < strength[left] / (strength[left] + strength[right])
+    names = np.array([10, 11, 12, 13, 14]) if ids == "int" else np.array(["a", "b", "c", "d", "e"], dtype=object)
+    return pd.DataFrame({"worker": rng.integers(0, 8, left.shape[0]), "left": names[left], "right": names[right],
+                         "label": np.where(left_wins, names[left], names[right])})  # fmt: skip
+
+
+def check_pairwise_fit_output(make: Make) -> None:
+    """``fit`` returns self; one finite score per item, ordered as the items' true strengths."""
+    for ids in ("int", "str"):
+        data = pairwise_answers(ids=ids)  # type: ignore[arg-type]
+        model = make()
+        assert model.fit(data) is model, "fit must return self"
+        scores = model.scores_
+        items = list(dict.fromkeys([*data["left"], *data["right"]]))
+        assert set(scores.index) == set(items), "one score per compared item"
+        assert np.isfinite(scores.to_numpy(dtype=np.float64)).all(), "scores must be finite"
+        order = sorted(items)  # the names sort in the order of the strengths, strongest first
+        assert list(scores.sort_values(ascending=False).index) == order, "the stronger item must score higher"
+
+
+def check_pairwise_row_order_invariance(make: Make) -> None:
+    """Shuffled rows give the same scores."""
+    data = pairwise_answers()
+    scores = make().fit(data).scores_
+    shuffled = make().fit(data.sample(frac=1.0, random_state=1)).scores_
+    pd.testing.assert_series_equal(shuffled.sort_index(), scores.sort_index(), atol=1e-6)
+
+
+def check_pairwise_malformed_input_errors(make: Make) -> None:
+    """An empty table and a missing column raise AnswersError naming the problem."""
+    data = pairwise_answers()
+    for expected, bad in [("empty", data.iloc[:0]), ("left", data.drop(columns="left"))]:
+        try:
+            make().fit(bad)
+        except AnswersError as error:
+            assert expected in str(error), f"the error for a bad table should name {expected!r}: {error}"
+        else:
+            raise AssertionError(f"a table with a problem ({expected}) must raise AnswersError")
+
+
+PAIRWISE_CHECKS: tuple[Callable[..., None], ...] = (
+    check_pairwise_fit_output,
+    check_pairwise_row_order_invariance,
+    check_pairwise_malformed_input_errors,
+)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.bench import probability_scores
+from experiments.bench import DATASETS, probability_scores
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -79,9 +79,12 @@ BAD = [
     (["random_vote:RandomVote(oops"], "arguments must be keyword=literal"),
     (["missing.yaml"], "aggregator 'missing.yaml': no such YAML file"),
     (["majority_vote", "--compare", "nothing"], "--compare nothing: no such baseline for standard-1"),
-    (["majority_vote", "--scenarios", "nope"], "--scenarios: unknown scenario 'nope'; accepted values: easy,"),
+    (
+        ["majority_vote", "--scenarios", "nope"],
+        "--scenarios: unknown scenario 'nope' of the standard suite; accepted values: easy,",
+    ),
     (["majority_vote", "--replicates", "0"], "--replicates must be an integer >= 1, got 0"),
-    (["majority_vote", "--suite", "fancy"], "--suite must be one of ['standard'], got 'fancy'"),
+    (["majority_vote", "--suite", "fancy"], "--suite must be one of ['standard', 'numeric', 'pairwise'], got 'fancy'"),
 ]
 
 
@@ -89,3 +92,45 @@ BAD = [
 def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
     done = bench(*args, "--baselines", str(tmp_path / "b"), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_numeric_suite_scores_mean_and_median_with_the_oracle_and_the_emotion_set(tmp_path):
+    """Answers with 10% wild outliers: the median beats the mean; Gaussian answers: the oracle (posterior mean with the
+    true biases and noise) beats both; the real emotion ratings are scored too; one figure per metric."""
+    done = bench("mean", "median", "--suite", "numeric", "--replicates", "2", "--out", str(tmp_path / "out"),
+                 "--baselines", str(tmp_path / "b"), cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    assert set(summary["suite"]) == {"numeric-1"}
+    mae = summary[summary["metric"] == "mae"].set_index(["scenario", "aggregator"])["mean"]
+    assert mae["outliers_10", "median"] < mae["outliers_10", "mean"]
+    assert mae["gaussian", "oracle"] < min(mae["gaussian", "mean"], mae["gaussian", "median"])
+    if (DATASETS / "emotion").is_dir():
+        assert ("real:emotion", "median") in mae.index
+    for name in ("mae.png", "rmse.png", "fit_seconds.png", "peak_mib.png", "leaderboard.html", "junit.xml"):
+        assert (tmp_path / "out" / name).is_file(), name
+
+
+def test_pairwise_suite_ranks_bradley_terry_against_the_true_scores(tmp_path):
+    done = bench("bradley_terry", "--suite", "pairwise", "--replicates", "2", "--out", str(tmp_path / "out"),
+                 "--baselines", str(tmp_path / "b"), cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    tau = summary[summary["metric"] == "kendall_tau"].set_index("scenario")["mean"]
+    assert tau["bradley_terry"] > 0.6 and tau["sharp_raters"] > tau["bradley_terry"]
+    assert tau["adversaries_20"] < tau["bradley_terry"]  # reversed answers cost what they should
+    assert "pairwise-1" in (tmp_path / "out" / "junit.xml").read_text()
+
+
+def test_an_error_above_the_baseline_interval_is_a_regression_for_a_lower_is_better_metric():
+    from experiments.bench import SUITES, regressions
+
+    def table(mean, low, high):
+        return pd.DataFrame([{"aggregator": "median", "scenario": "gaussian", "metric": "mae", "mean": mean,
+                              "ci95_low": low, "ci95_high": high}])  # fmt: skip
+
+    baseline = table(5.0, 4.8, 5.2)
+    found = regressions(table(5.5, 5.3, 5.7), baseline, 2.0, SUITES["numeric"])
+    assert found == ["median in gaussian: mae 5.5000 is above the baseline's (median) 95% interval, from 5.2000 "
+                     "(mean 5.0000)"]  # fmt: skip
+    assert regressions(table(4.0, 3.9, 4.1), baseline, 2.0, SUITES["numeric"]) == []  # lower error: better

@@ -18,8 +18,7 @@ import pytest
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-from strategies.aggregation import AnswersError
-from strategies.aggregation.checks import CATEGORICAL_CHECKS
+from strategies.aggregation.checks import CATEGORICAL_CHECKS, NUMERIC_CHECKS, PAIRWISE_CHECKS
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -87,76 +86,18 @@ def test_categorical_contract(config, check):
 # Numeric answers (conf/numeric_aggregators): one float estimate per task.
 
 
-def numeric_answers(seed: int = 0, ids: str = "int") -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    truth = rng.uniform(0, 100, 30)
-    tasks = np.repeat(np.arange(30), 6)
-    workers = np.tile(np.arange(6), 30)
-    noise = rng.normal(0, np.array([2, 3, 5, 8, 13, 40])[workers])
-    task_ids: Any = tasks + 5 if ids == "int" else [f"t{t}" for t in tasks]
-    worker_ids: Any = workers + 5 if ids == "int" else [f"w{w}" for w in workers]
-    return pd.DataFrame({"task": task_ids, "worker": worker_ids, "label": np.round(truth[tasks] + noise, 1)})
-
-
+@pytest.mark.parametrize("check", NUMERIC_CHECKS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("config", configs("numeric_aggregators"), ids=lambda p: p.stem)
-def test_numeric_contract(config):
+def test_numeric_contract(config, check):
     cfg = OmegaConf.load(config)
-    for ids in ("int", "str"):
-        answers = numeric_answers(ids=ids)
-        aggregator = instantiate(cfg)
-        assert aggregator.fit(answers) is aggregator
-        labels = aggregator.labels_
-        assert labels.index.is_unique and set(labels.index) == set(answers["task"])
-        assert np.isfinite(labels.to_numpy(dtype=np.float64)).all()
-        lo, hi = answers.groupby("task")["label"].agg(["min", "max"]).reindex(labels.index).T.to_numpy()
-        assert ((labels >= lo - 1e-9) & (labels <= hi + 1e-9)).all(), "an estimate outside the task's answers"
-        shuffled = instantiate(cfg).fit(answers.sample(frac=1.0, random_state=1)).labels_
-        pd.testing.assert_series_equal(shuffled.sort_index(), labels.sort_index(), atol=1e-9)
-        task_map = {t: f"renamed-{i}" for i, t in enumerate(pd.unique(answers["task"])[::-1])}
-        renamed = instantiate(cfg).fit(answers.assign(task=answers["task"].map(task_map))).labels_
-        back = renamed.rename(index={v: k for k, v in task_map.items()}).sort_index()
-        pd.testing.assert_series_equal(back, labels.sort_index(), check_index_type=False, atol=1e-9)
-        pd.testing.assert_series_equal(instantiate(cfg).fit(answers).labels_, labels)  # same settings, same output
-    unanimous = answers.assign(label=answers["task"].map(lambda t: float(len(str(t)))))
-    result = instantiate(cfg).fit(unanimous).labels_
-    np.testing.assert_allclose(result.to_numpy(), result.index.map(lambda t: float(len(str(t)))).to_numpy())
-    for expected, data in [
-        ("empty", answers.iloc[:0]),
-        ("worker", answers.drop(columns="worker")),
-        ("label", answers.assign(label=answers["label"].where(answers.index != 2))),
-    ]:
-        with pytest.raises(AnswersError, match=expected):
-            instantiate(cfg).fit(data)
+    check(lambda: instantiate(cfg))
 
 
 # Pairwise comparisons (conf/pairwise_aggregators): columns worker, left, right, label (the winner).
 
 
+@pytest.mark.parametrize("check", PAIRWISE_CHECKS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("config", configs("pairwise_aggregators"), ids=lambda p: p.stem)
-def test_pairwise_contract(config):
+def test_pairwise_contract(config, check):
     cfg = OmegaConf.load(config)
-    rng = np.random.default_rng(0)
-    strength = np.array([4.0, 2.0, 1.0, 0.5, 0.25])
-    left, right = rng.integers(0, 5, 400), rng.integers(0, 5, 400)
-    keep = left != right
-    left, right = left[keep], right[keep]
-    left_wins = rng.random(left.shape[0]) < strength[left] / (strength[left] + strength[right])
-    for names in (np.array([10, 11, 12, 13, 14]), np.array(["a", "b", "c", "d", "e"], dtype=object)):
-        data = pd.DataFrame(
-            {
-                "worker": rng.integers(0, 8, left.shape[0]),
-                "left": names[left],
-                "right": names[right],
-                "label": np.where(left_wins, names[left], names[right]),
-            }
-        )
-        model = instantiate(cfg)
-        assert model.fit(data) is model
-        scores = model.scores_
-        assert set(scores.index) == set(names) and np.isfinite(scores.to_numpy(dtype=np.float64)).all()
-        assert list(scores.sort_values(ascending=False).index) == list(names), "the stronger item scores higher"
-        shuffled = instantiate(cfg).fit(data.sample(frac=1.0, random_state=1)).scores_
-        pd.testing.assert_series_equal(shuffled.sort_index(), scores.sort_index(), atol=1e-6)
-        for expected, bad in [("empty", data.iloc[:0]), ("left", data.drop(columns="left"))]:
-            with pytest.raises(AnswersError, match=expected):
-                instantiate(cfg).fit(bad)
+    check(lambda: instantiate(cfg))
