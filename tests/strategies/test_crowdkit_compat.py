@@ -103,3 +103,28 @@ def test_m_msr_matches_crowdkit_and_its_default_is_never_worse(dataset, load_rea
     print(f"M-MSR on {dataset}: crowd-kit {their_accuracy:.4f}, ours {default_accuracy:.4f}")
     assert (compatible == theirs).all()
     assert default_accuracy >= their_accuracy - 0.01
+
+
+def test_crowdkit_aggregators_run_through_bench_beside_ours(tmp_path):
+    """``crowdlab bench`` takes crowd-kit's classes by import path: their contract findings are reported (exit 1,
+    crowd-kit accepts an empty table) and they are scored on the same campaigns as ours."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "experiments.cli", "bench", "majority_vote", "dawid_skene",
+               "crowdkit.aggregation:MajorityVote", "crowdkit.aggregation:DawidSkene(n_iter=50)", "--scenarios",
+               "easy", "spammers_30", "--replicates", "2", "--no-data", "--out", str(tmp_path / "out"),
+               "--baselines", str(tmp_path / "b")]  # fmt: skip
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr
+    assert "bench: contract: crowdkit.aggregation:MajorityVote: check_malformed_input_errors" in done.stderr
+    summary = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    accuracy = summary[summary["metric"] == "accuracy"].set_index(["scenario", "aggregator"])["mean"]
+    for scenario in ("easy", "spammers_30"):  # the same campaigns: the same majority vote
+        assert accuracy[scenario, "majority_vote"] == accuracy[scenario, "crowdkit.aggregation:MajorityVote"]
+        assert abs(accuracy[scenario, "dawid_skene"] - accuracy[scenario, "crowdkit.aggregation:DawidSkene(n_iter=50)"]
+                   ) < 0.03  # fmt: skip
