@@ -66,6 +66,8 @@ def run_confusion_em(
     smoothing: float,
     known: np.ndarray | None = None,
     warm_start: tuple[np.ndarray, np.ndarray] | None = None,
+    initial_counts: np.ndarray | None = None,
+    initial_mode: str = "addition",
 ) -> EMResult:
     r"""Fit a confusion-matrix model by EM, starting from the soft majority vote or from given parameters.
 
@@ -79,15 +81,19 @@ def run_confusion_em(
     decreases. A task whose label is ``known`` contributes :math:`\log p_{g} \prod_a e^{w_a}_{y_a g}` instead
     and its posterior stays one-hot on :math:`g`. Iteration: E-step (posteriors and objective at the current
     parameters), stop when the objective changed by less than ``tol`` or after ``n_iter`` E-steps, else
-    M-step. The returned posteriors are those of the last E-step, i.e. consistent with the returned
-    confusions and priors.
+    M-step. The returned posteriors are those of the last E-step (with ``n_iter=0``, the soft majority vote); the
+    returned confusions and priors are the M-step on them, as crowd-kit reports them.
+
+    ``initial_counts`` (W, K, K), indexed like the confusions, are prior counts of each worker's answers given the
+    true class (e.g. from an earlier campaign): the first M-step adds them to the expected counts
+    (``initial_mode="addition"``) or uses them instead (``"assign"``; then they may also be probabilities).
 
     ``warm_start`` = ``(log confusions (W, K, K), log priors (K,))`` replaces the soft majority-vote start: the
     first E-step is taken at these parameters (the online models refit this way from their current estimate).
     Without it the start, and so the result, is the batch one.
     """
-    if n_iter < 1:
-        raise ValueError(f"n_iter must be at least 1, got {n_iter}")
+    if n_iter < 0 or (n_iter == 0 and warm_start is not None):
+        raise ValueError(f"n_iter must be at least {1 if warm_start is not None else 0}, got {n_iter}")
     if smoothing < 0:
         raise ValueError(f"smoothing must be non-negative, got {smoothing}")
     # Posteriors are held class-major, (K, n_tasks): reductions over the K classes are then K - 1 elementwise
@@ -103,7 +109,7 @@ def run_confusion_em(
         probas = votes / votes.sum(axis=0)
         if fixed is not None:
             _fix_columns(probas, *fixed)
-        log_confusions, log_priors = _m_step(matrix_t, probas, m_step, smoothing, sizes)
+        log_confusions, log_priors = _m_step(matrix_t, probas, m_step, smoothing, sizes, initial_counts, initial_mode)
     else:
         log_confusions, log_priors = warm_start
         expected = (*sizes, answers.n_labels)
@@ -118,9 +124,9 @@ def run_confusion_em(
         probas, log_likelihood = _e_step(matrix, log_confusions, log_priors, fixed)
         penalty = smoothing * (log_confusions.sum() + log_priors.sum()) if smoothing > 0 else 0.0
         loss_history.append(float((log_likelihood + penalty) / answers.n_answers))
-        if len(loss_history) == n_iter or (len(loss_history) > 1 and abs(loss_history[-1] - loss_history[-2]) < tol):
-            break
         log_confusions, log_priors = _m_step(matrix_t, probas, m_step, smoothing, sizes)
+        if len(loss_history) > 1 and abs(loss_history[-1] - loss_history[-2]) < tol:
+            break
     return EMResult(np.ascontiguousarray(probas.T), log_confusions, np.exp(log_priors), loss_history)
 
 
@@ -130,13 +136,23 @@ def _fix_columns(probas: np.ndarray, tasks: np.ndarray, codes: np.ndarray) -> No
 
 
 def _m_step(
-    matrix_t: sp.csr_matrix, probas: np.ndarray, m_step: MStep, smoothing: float, sizes: tuple[int, int]
+    matrix_t: sp.csr_matrix,
+    probas: np.ndarray,
+    m_step: MStep,
+    smoothing: float,
+    sizes: tuple[int, int],
+    initial_counts: np.ndarray | None = None,
+    initial_mode: str = "addition",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log confusions from the expected counts ``A.T @ probas``, and smoothed log priors."""
+    """Log confusions from the expected counts ``A.T @ probas`` (plus or replaced by ``initial_counts``), and
+    smoothed log priors."""
     n_workers, n_labels = sizes
     counts = np.empty((n_workers * n_labels, n_labels))
     for code in range(n_labels):
         counts[:, code] = matrix_t @ probas[code]
+    if initial_counts is not None:
+        flat = initial_counts.reshape(n_workers * n_labels, n_labels)
+        counts = counts + flat if initial_mode == "addition" else flat.astype(np.float64, copy=True)
     # the floor keeps an impossible event finite when smoothing is 0, so that no task's classes are all -inf
     log_confusions = np.maximum(m_step(counts.reshape(n_workers, n_labels, n_labels)), _LOG_FLOOR)
     class_mass = probas.sum(axis=1) + smoothing

@@ -38,6 +38,13 @@ class AnswersError(ValueError):
     """Raised for malformed answer tables; the message names the offending column and what was expected."""
 
 
+class MissingColumnError(AnswersError, KeyError):
+    """A required column is missing: an :class:`AnswersError` that is also a ``KeyError``, the exception crowd-kit
+    raises there (so ``except KeyError`` written for crowd-kit still works)."""
+
+    __str__ = BaseException.__str__  # the message as written, not KeyError's quoted repr
+
+
 def check_answers(data: Any, columns: Sequence[str] = REQUIRED_COLUMNS, name: str = "answers") -> pd.DataFrame:
     """Return ``data`` if it is a non-empty DataFrame holding ``columns`` without missing values, else raise."""
     if not isinstance(data, pd.DataFrame):
@@ -47,7 +54,7 @@ def check_answers(data: Any, columns: Sequence[str] = REQUIRED_COLUMNS, name: st
         raise AnswersError(f"{name} has duplicate column(s) {duplicated}; each of {list(columns)} must appear once")
     missing = [column for column in columns if column not in data.columns]
     if missing:
-        raise AnswersError(
+        raise MissingColumnError(
             f"{name} is missing column(s) {missing}; expected columns {list(columns)}, found {list(data.columns)}"
         )
     if len(data) == 0:

@@ -46,7 +46,14 @@ class DawidSkene(BaseClassificationAggregator):
     Algorithm", *Journal of the Royal Statistical Society, Series C (Applied Statistics)* 28(1), 20-28, 1979.
     https://doi.org/10.2307/2346806
 
-    ``fit(data, true_labels=None)``: ``true_labels`` (a Series task -> label, e.g. gold answers) fixes those
+    ``fit(data, true_labels=None, initial_error=None)``: ``initial_error`` (crowd-kit's) holds each worker's
+    error counts from earlier work, rows ``(worker, answered label)`` and a column per true label; with
+    ``initial_error_strategy="addition"`` the first M-step adds them to the expected counts, with ``"assign"`` it
+    uses them instead (every worker needed; probabilities allowed), with ``None`` (default) they are ignored.
+    With ``n_iter=0`` the posteriors are the soft majority vote. The reported ``errors_`` and ``priors_`` are the
+    M-step on the reported posteriors, as in crowd-kit.
+
+    ``true_labels`` (a Series task -> label, e.g. gold answers) fixes those
     tasks' posteriors to the known label throughout EM, so they teach the confusion matrices (crowd-kit's
     signature); they still appear in ``labels_`` and ``probas_`` (one-hot). Known labels of tasks absent from
     ``data`` are ignored; a known label outside the label set raises :class:`AnswersError`.
@@ -67,9 +74,10 @@ class DawidSkene(BaseClassificationAggregator):
     """
 
     settings: ClassVar[dict[str, Setting]] = {
-        "n_iter": Setting(int, 1),
+        "n_iter": Setting(int, 0),
         "tol": Setting(float, 0.0),
         "smoothing": Setting(float, 0.0),
+        "initial_error_strategy": Setting(choices=("assign", "addition"), optional=True),
     }
 
     #: its online model refits confusion matrices on a schedule (``online_model(..., refit_growth=...)``)
@@ -78,6 +86,7 @@ class DawidSkene(BaseClassificationAggregator):
     n_iter: int = 100
     tol: float = 1e-5
     smoothing: float = 0.01
+    initial_error_strategy: str | None = None
 
     labels_: pd.Series = field(init=False, repr=False)
     probas_: pd.DataFrame = field(init=False, repr=False)
@@ -86,9 +95,12 @@ class DawidSkene(BaseClassificationAggregator):
     loss_history_: list[float] = field(init=False, repr=False)
     _stream: AnswerStream[OnlineConfusionEM] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Self:
+    def fit(
+        self, data: pd.DataFrame, true_labels: pd.Series | None = None, initial_error: pd.DataFrame | None = None
+    ) -> Self:
         answers = encode_answers(data)
         known = known_label_codes(answers, true_labels)
+        initial = initial_error_counts(answers, initial_error, self.initial_error_strategy)
         result = run_confusion_em(
             answers,
             self._log_confusions,
@@ -96,6 +108,8 @@ class DawidSkene(BaseClassificationAggregator):
             self.tol,
             self.smoothing,
             known,
+            initial_counts=initial,
+            initial_mode=self.initial_error_strategy or "addition",
         )
         self._stream = None
         self._learned(answers, result)
@@ -158,11 +172,48 @@ class DawidSkene(BaseClassificationAggregator):
         """M-step: smoothed log confusions ``[worker, answered label, true class]`` from expected counts."""
         return normalised_log_counts(counts, self.smoothing)
 
-    def fit_predict(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> pd.Series:
-        return self.fit(data, true_labels).labels_
+    def fit_predict(
+        self, data: pd.DataFrame, true_labels: pd.Series | None = None, initial_error: pd.DataFrame | None = None
+    ) -> pd.Series:
+        return self.fit(data, true_labels, initial_error).labels_
 
-    def fit_predict_proba(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> pd.DataFrame:
-        return self.fit(data, true_labels).probas_
+    def fit_predict_proba(
+        self, data: pd.DataFrame, true_labels: pd.Series | None = None, initial_error: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        return self.fit(data, true_labels, initial_error).probas_
+
+
+def initial_error_counts(
+    answers: EncodedAnswers, initial_error: pd.DataFrame | None, strategy: str | None
+) -> np.ndarray | None:
+    """``initial_error`` (crowd-kit's layout: rows (worker, answered label), a column per true label; counts, or
+    probabilities with ``"assign"``) as a (W, K, K) array in ``answers``' codes; None without a strategy."""
+    if strategy is None or initial_error is None:
+        return None
+    if strategy not in ("assign", "addition"):
+        raise ValueError(f"initial_error_strategy must be one of ['assign', 'addition'] or None, got {strategy!r}")
+    if list(initial_error.index.names) != ["worker", "label"]:
+        raise ValueError(f"initial_error must be indexed by ['worker', 'label'], got {list(initial_error.index.names)}")
+    workers = initial_error.index.get_level_values("worker")
+    if strategy == "assign":
+        absent = answers.workers[~answers.workers.isin(workers)]
+        if len(absent):
+            raise ValueError(f"with initial_error_strategy='assign' every worker needs an initial error matrix; "
+                             f"missing for {len(absent)} worker(s), e.g. {list(absent[:5])}")  # fmt: skip
+        values = initial_error.to_numpy(dtype=np.float64)
+        if (values <= 1.0).all():
+            sums = initial_error.groupby(level="worker", sort=False).sum().to_numpy(dtype=np.float64)
+            if not np.allclose(sums, 1.0):
+                raise ValueError("probabilities in initial_error must sum to 1 for each worker and true label")
+    counts = np.zeros((answers.n_workers, answers.n_labels, answers.n_labels))
+    rows = answers.workers.get_indexer(workers)
+    answered = answers.labels.get_indexer(initial_error.index.get_level_values("label"))
+    true = answers.labels.get_indexer(initial_error.columns)
+    keep_rows = (rows >= 0) & (answered >= 0)
+    keep_columns = true >= 0
+    block = initial_error.to_numpy(dtype=np.float64)[np.ix_(keep_rows, keep_columns)]
+    counts[rows[keep_rows][:, None], answered[keep_rows][:, None], true[keep_columns][None, :]] = block
+    return counts
 
 
 def known_label_codes(answers: EncodedAnswers, true_labels: pd.Series | None) -> np.ndarray | None:

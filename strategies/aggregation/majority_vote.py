@@ -33,8 +33,11 @@ class MajorityVote(BaseClassificationAggregator):
     ``random_state``). Papers that score majority vote with "random ties" give 1/m credit to an m-way tie; that is the
     expectation of ``"random"``.
 
-    ``fit(data, skills=None)``: ``skills`` is an optional Series of worker weights (indexed by worker; crowd-kit's
-    signature), for example accuracies on gold questions.
+    ``fit(data, skills=None)`` (and ``fit_predict``, ``fit_predict_proba``): ``skills`` is an optional Series of
+    worker weights (indexed by worker; crowd-kit's signature), for example accuracies on gold questions. A worker
+    without a weight is handled as crowd-kit's ``on_missing_skill`` says: ``"error"`` (default) raises, ``"ignore"``
+    drops that worker's answers (an error if a task is left without answers), ``"value"`` gives them
+    ``default_skill``. ``skills_`` is each worker's share of answers equal to the label chosen (crowd-kit's).
 
     Online: ``partial_fit(data)`` adds unweighted answers to those of earlier ``partial_fit`` calls (new task,
     worker and label ids welcome) and sets ``labels_`` and ``probas_`` exactly as ``fit`` on all of them would;
@@ -44,6 +47,7 @@ class MajorityVote(BaseClassificationAggregator):
     settings: ClassVar[dict[str, Setting]] = {
         "tie_break": Setting(choices=("lowest", "random")),
         "default_skill": Setting(float, 0.0, optional=True),
+        "on_missing_skill": Setting(choices=("error", "ignore", "value")),
     }
 
     online_refits: ClassVar[bool] = False  # its online model has no parameters to refit
@@ -51,29 +55,62 @@ class MajorityVote(BaseClassificationAggregator):
     tie_break: TieBreak = "lowest"
     random_state: int | np.random.Generator | None = 0
     default_skill: float | None = None
+    on_missing_skill: str = "error"
 
     labels_: pd.Series = field(init=False, repr=False)
     probas_: pd.DataFrame = field(init=False, repr=False)
+    skills_: pd.Series = field(init=False, repr=False)
     _stream: AnswerStream[OnlineMajorityVote] | None = field(default=None, init=False, repr=False, compare=False)
 
     def fit(self, data: pd.DataFrame, skills: pd.Series | None = None) -> Self:
         answers = encode_answers(data)
         weights = None
         if skills is not None:
-            aligned = skills.reindex(answers.workers)
-            if aligned.isna().any():
-                if self.default_skill is None:
-                    missing = list(answers.workers[aligned.isna().to_numpy()][:5])
-                    raise ValueError(f"skills has no weight for worker(s) {missing}; pass default_skill to fill them")
-                aligned = aligned.fillna(self.default_skill)
-            values = aligned.to_numpy(dtype=np.float64)
-            if not (np.isfinite(values) & (values >= 0)).all():
-                bad = list(answers.workers[~(np.isfinite(values) & (values >= 0))][:5])
-                raise ValueError(f"skills must be finite and non-negative (vote weights); worker(s) {bad} are not")
-            weights = values[answers.worker]
+            answers, weights = self._weights(data, answers, skills)
         self._stream = None
         self._learned(answers, vote_counts(answers, weights))
         return self
+
+    def fit_predict(self, data: pd.DataFrame, skills: pd.Series | None = None) -> pd.Series:
+        return self.fit(data, skills).labels_
+
+    def fit_predict_proba(self, data: pd.DataFrame, skills: pd.Series | None = None) -> pd.DataFrame:
+        return self.fit(data, skills).probas_
+
+    def _weights(
+        self, data: pd.DataFrame, answers: EncodedAnswers, skills: pd.Series
+    ) -> tuple[EncodedAnswers, np.ndarray]:
+        """The answers to vote with and each one's weight, after ``on_missing_skill``."""
+        if self.on_missing_skill not in ("error", "ignore", "value"):
+            raise ValueError(
+                f"on_missing_skill must be one of ['error', 'ignore', 'value'], got {self.on_missing_skill!r}"
+            )
+        if self.default_skill is not None and self.on_missing_skill != "value":
+            raise ValueError('default_skill is used only with on_missing_skill="value"')
+        aligned = skills.reindex(answers.workers)
+        missing = aligned.isna().to_numpy()
+        if missing.any():
+            first = list(answers.workers[missing][:5])
+            if self.on_missing_skill == "error":
+                raise ValueError(f"skills has no weight for worker(s) {first}; set on_missing_skill='ignore' or "
+                                 "'value' (with default_skill)")  # fmt: skip
+            if self.on_missing_skill == "value":
+                if self.default_skill is None:
+                    raise ValueError('on_missing_skill="value" needs a default_skill')
+                aligned = aligned.fillna(self.default_skill)
+            else:  # ignore: vote without the answers of workers who have no weight
+                keep = ~missing[answers.worker]
+                if not keep.any() or np.unique(answers.task[keep]).size < answers.n_tasks:
+                    lost = answers.n_tasks - np.unique(answers.task[keep]).size
+                    raise ValueError(f"{lost} task(s) have no answer from a worker with a known skill; give those "
+                                     "workers skills or use on_missing_skill='value'")  # fmt: skip
+                answers = encode_answers(data.iloc[np.flatnonzero(keep)], labels=answers.labels)
+                aligned = skills.reindex(answers.workers)
+        values = aligned.to_numpy(dtype=np.float64)
+        if not (np.isfinite(values) & (values >= 0)).all():
+            bad = list(answers.workers[~(np.isfinite(values) & (values >= 0))][:5])
+            raise ValueError(f"skills must be finite and non-negative (vote weights); worker(s) {bad} are not")
+        return answers, values[answers.worker]
 
     def partial_fit(self, data: pd.DataFrame) -> Self:
         """Add ``data`` (columns ``task, worker, label``) to the answers of earlier calls; ``labels_`` and ``probas_``
@@ -94,5 +131,13 @@ class MajorityVote(BaseClassificationAggregator):
 
     def _learned(self, answers: EncodedAnswers, counts: np.ndarray) -> None:
         rng = as_generator(self.random_state) if self.tie_break == "random" else None
-        self.labels_ = answers.label_series(argmax_rows(counts, self.tie_break, rng))
+        chosen = argmax_rows(counts, self.tie_break, rng)
+        self.labels_ = answers.label_series(chosen)
         self.probas_ = answers.proba_frame(normalise_rows(counts))
+        # crowd-kit's skills_: the share of a worker's distinct (task, label) answers equal to the label chosen
+        cell = np.unique((answers.task * answers.n_workers + answers.worker) * answers.n_labels + answers.label)
+        label, pair = cell % answers.n_labels, cell // answers.n_labels
+        task, worker = pair // answers.n_workers, pair % answers.n_workers
+        right = np.bincount(worker, weights=label == chosen[task], minlength=answers.n_workers)
+        given = np.bincount(worker, minlength=answers.n_workers)
+        self.skills_ = answers.worker_series(np.divide(right, given, out=np.zeros(answers.n_workers), where=given > 0))

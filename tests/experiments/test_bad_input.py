@@ -45,7 +45,7 @@ BAD = [
     ("progress=maybe", "progress must be true, false or null"),
     ("campaign.redundency=5", "unknown key 'campaign.redundency'; did you mean 'campaign.redundancy'?"),
     ("raters.archetypes=5", "raters.archetypes must map archetype names to shares"),
-    ("aggregators.dawid_skene.n_iter=-1", "aggregators.dawid_skene.n_iter must be an integer >= 1, got -1"),
+    ("aggregators.dawid_skene.n_iter=-1", "aggregators.dawid_skene.n_iter must be an integer >= 0, got -1"),
     ("aggregators.dawid_skene.tol=-1", "aggregators.dawid_skene.tol must be >= 0, got -1"),
     ("aggregators.dawid_skene.smoothing=-0.5", "aggregators.dawid_skene.smoothing must be >= 0"),
     ("aggregators=[mace] aggregators.mace.method=gibbs", "aggregators.mace.method must be one of ['vb', 'em']"),

@@ -37,14 +37,13 @@ def reference_dawid_skene(answers: pd.DataFrame, n_e_steps: int, smoothing: floa
         return conf, [m / sum(mass) for m in mass]
 
     conf, priors = m_step(post)
-    for step in range(n_e_steps):
+    for _ in range(n_e_steps):
         joint = {t: [math.log(priors[c]) for c in range(k)] for t in tasks}
         for r in rows:
             for c in range(k):
                 joint[r.task][c] += math.log(conf[r.worker][labels.index(r.label)][c])
         post = {t: [math.exp(v - max(j)) / sum(math.exp(u - max(j)) for u in j) for v in j] for t, j in joint.items()}
-        if step < n_e_steps - 1:
-            conf, priors = m_step(post)
+        conf, priors = m_step(post)  # the reported parameters: the M-step on the last posteriors (crowd-kit's)
     return post, conf, priors, labels, workers
 
 

@@ -11,16 +11,18 @@ def test_one_step_matches_hand_computation(toy_answers):
     """One M-step from the soft majority vote, then one E-step, computed by hand (smoothing 0.01, K = 2).
 
     Soft MV posteriors of P(a): t1 1, t2 1/3, t3 1/2. Expected correct answers: w1 = 1 + 2/3 + 1/2, w2 = 1 +
-    2/3 + 1/2, w3 = 1 + 1/3; each worker's skill is (correct + 2 alpha) / (answers + 4 alpha).
+    2/3 + 1/2, w3 = 1 + 1/3; each worker's skill is (correct + 2 alpha) / (answers + 4 alpha), the skills of the
+    E-step; the reported skills are the same rule on the E-step's posteriors.
     """
     alpha = 0.01
+    mass_a = 1 + 1 / 3 + 1 / 2
+    prior_a = (mass_a + alpha) / (3 + 2 * alpha)
+
     skill = {
         "w1": (1 + 2 / 3 + 1 / 2 + 2 * alpha) / (3 + 4 * alpha),
         "w2": (1 + 2 / 3 + 1 / 2 + 2 * alpha) / (3 + 4 * alpha),
         "w3": (1 + 1 / 3 + 2 * alpha) / (2 + 4 * alpha),
     }
-    mass_a = 1 + 1 / 3 + 1 / 2
-    prior_a = (mass_a + alpha) / (3 + 2 * alpha)
 
     def posterior_a(votes):
         log_a, log_b = math.log(prior_a), math.log(1 - prior_a)
@@ -30,9 +32,18 @@ def test_one_step_matches_hand_computation(toy_answers):
         return 1 / (1 + math.exp(log_b - log_a))
 
     model = OneCoinDawidSkene(n_iter=1, smoothing=alpha).fit(toy_answers)
-    assert model.skills_.to_dict() == pytest.approx(skill, rel=1e-12)
-    assert model.probas_.loc["t2", "a"] == pytest.approx(posterior_a([("w1", "b"), ("w2", "b"), ("w3", "a")]))
-    assert model.probas_.loc["t3", "a"] == pytest.approx(posterior_a([("w1", "a"), ("w2", "b")]))
+    t2 = posterior_a([("w1", "b"), ("w2", "b"), ("w3", "a")])
+    t3 = posterior_a([("w1", "a"), ("w2", "b")])
+    assert model.probas_.loc["t2", "a"] == pytest.approx(t2)
+    assert model.probas_.loc["t3", "a"] == pytest.approx(t3)
+    # the reported skills are the M-step on these posteriors (t1 is unanimous 'a': posterior of 'a' about 1)
+    t1 = posterior_a([("w1", "a"), ("w2", "a"), ("w3", "a")])
+    reported = {
+        "w1": (t1 + (1 - t2) + t3 + 2 * alpha) / (3 + 4 * alpha),
+        "w2": (t1 + (1 - t2) + (1 - t3) + 2 * alpha) / (3 + 4 * alpha),
+        "w3": (t1 + t2 + 2 * alpha) / (2 + 4 * alpha),
+    }
+    assert model.skills_.to_dict() == pytest.approx(reported, rel=1e-9)
     assert model.skills_.index.name == "worker" and model.skills_.name == "skill"
 
 

@@ -148,7 +148,8 @@ def test_codes_outside_the_model_raise():
 
 
 def test_warm_start_at_the_batch_fit_reproduces_it(load_real_dataset):
-    """One E-step from the batch fit's own parameters gives its posteriors (the warm start is where EM begins)."""
+    """One E-step from the batch fit's own parameters (the M-step on its last posteriors) is the batch fit's next
+    iteration: the warm start continues EM where it stopped."""
     answers = encode_answers(load_real_dataset("dog")[0])
 
     def m_step(counts: np.ndarray) -> np.ndarray:
@@ -158,7 +159,8 @@ def test_warm_start_at_the_batch_fit_reproduces_it(load_real_dataset):
     warm = run_confusion_em(
         answers, m_step, n_iter=1, tol=1e-5, smoothing=0.01, warm_start=(batch.log_confusions, np.log(batch.priors))
     )
-    np.testing.assert_allclose(warm.probas, batch.probas, rtol=1e-9, atol=1e-12)
+    longer = run_confusion_em(answers, m_step, n_iter=len(batch.loss_history) + 1, tol=0.0, smoothing=0.01)
+    np.testing.assert_allclose(warm.probas, longer.probas, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="warm_start"):
         run_confusion_em(answers, m_step, 1, 1e-5, 0.01, warm_start=(batch.log_confusions[1:], batch.priors))
 
