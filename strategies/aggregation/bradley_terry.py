@@ -76,7 +76,8 @@ class BradleyTerry:
     Stopping rule: stop after the first iteration in which no score changes by more than ``tol`` relative to
     its previous value, :math:`\max_i |p_i^{new} - p_i| / p_i < \mathrm{tol}`, or after ``n_iter`` iterations.
 
-    Learned attributes: ``scores_``, a Series item -> score (scaled to sum to one, crowd-kit's convention,
+    Learned attributes: ``scores_``, a Series item -> score (an unnamed index, scaled to sum to one: crowd-kit's
+    conventions,
     name ``agg_score``); ``loss_history_``, the objective :math:`\ell` above at the start and after every
     iteration (non-decreasing, the MM property; it is a log-likelihood to maximise, despite crowd-kit's
     attribute name); ``n_iter_``, the iterations run. Degenerate input: an empty table, a missing column or
@@ -86,7 +87,7 @@ class BradleyTerry:
     """
 
     settings: ClassVar[dict[str, Setting]] = {
-        "n_iter": Setting(int, 1),
+        "n_iter": Setting(int, 0),
         "tol": Setting(float, 0.0),
         "pseudo_count": Setting(float, 0.0),
         "method": Setting(choices=("newman", "mm")),
@@ -140,7 +141,7 @@ class BradleyTerry:
             self.loss_history_.append(value)
             if change < self.tol:
                 break
-        self.scores_ = pd.Series(scores / scores.sum(), index=items.rename("item"), name="agg_score")
+        self.scores_ = pd.Series(scores / scores.sum(), index=items.rename(None), name="agg_score")  # crowd-kit's
         return self
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:

@@ -38,9 +38,11 @@ class DawidSkene(BaseClassificationAggregator):
 
     EM starts from the soft majority vote (the share of votes per label), alternates the E-step (left) and the
     M-step (right) and stops when the smoothed observed-data log-likelihood per answer changes by less than
-    ``tol`` or after ``n_iter`` E-steps. The additive ``smoothing`` :math:`\alpha` keeps every confusion
-    entry and prior positive, so no class becomes impossible (a class that nobody chose, declared by a
-    categorical label column, gets prior :math:`\alpha / (K\alpha + n)` and uniform confusion columns).
+    ``tol`` or after ``n_iter`` E-steps. The default is the paper's maximum likelihood (``smoothing`` 0, as
+    crowd-kit); an additive ``smoothing`` :math:`\alpha > 0` keeps every confusion entry and prior positive, so no
+    class becomes impossible (a class that nobody chose, declared by a categorical label column, gets prior
+    :math:`\alpha / (K\alpha + n)` and uniform confusion columns). Without it a probability that reaches zero is
+    floored at 1e-300, so logs stay finite.
 
     A. P. Dawid and A. M. Skene, "Maximum Likelihood Estimation of Observer Error-Rates Using the EM
     Algorithm", *Journal of the Royal Statistical Society, Series C (Applied Statistics)* 28(1), 20-28, 1979.
@@ -85,7 +87,7 @@ class DawidSkene(BaseClassificationAggregator):
 
     n_iter: int = 100
     tol: float = 1e-5
-    smoothing: float = 0.01
+    smoothing: float = 0.0
     initial_error_strategy: str | None = None
 
     labels_: pd.Series = field(init=False, repr=False)
@@ -204,7 +206,10 @@ def initial_error_counts(
         if (values <= 1.0).all():
             sums = initial_error.groupby(level="worker", sort=False).sum().to_numpy(dtype=np.float64)
             if not np.allclose(sums, 1.0):
-                raise ValueError("probabilities in initial_error must sum to 1 for each worker and true label")
+                raise ValueError(
+                    "The sum of each worker's error matrix in initial_error should be 1.0 (probabilities must sum to "
+                    "1 for each worker and true label)"
+                )
     counts = np.zeros((answers.n_workers, answers.n_labels, answers.n_labels))
     rows = answers.workers.get_indexer(workers)
     answered = answers.labels.get_indexer(initial_error.index.get_level_values("label"))

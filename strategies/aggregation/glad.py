@@ -66,7 +66,7 @@ class GLAD(BaseClassificationAggregator):
     """
 
     settings: ClassVar[dict[str, Setting]] = {
-        "n_iter": Setting(int, 1),
+        "n_iter": Setting(int, 0),
         "tol": Setting(float, 0.0),
         "m_step_max_iter": Setting(int, 1),
         "m_step_tol": Setting(float, 0.0),
@@ -89,8 +89,8 @@ class GLAD(BaseClassificationAggregator):
     loss_history_: list[float] = field(init=False, repr=False)
 
     def fit(self, data: pd.DataFrame) -> Self:
-        if self.n_iter < 1:
-            raise ValueError(f"n_iter must be at least 1, got {self.n_iter}")
+        if self.n_iter < 0:
+            raise ValueError(f"n_iter must be at least 0, got {self.n_iter}")
         answers = encode_answers(data)
         n_labels = answers.n_labels
         log_priors = np.log(_aligned(self.labels_priors, answers.labels, "labels_priors", np.full(n_labels, 1.0)))

@@ -16,11 +16,18 @@ from strategies.aggregation.base import (
     EncodedAnswers,
     Setting,
     argmax_rows,
-    as_generator,
     encode_answers,
     log_posteriors,
     vote_counts,
 )
+
+
+def _uniform_start(random_state: int | np.random.Generator | None, size: int) -> np.ndarray:
+    """The starting vector: uniform draws from a Generator, or for an integer seed the draws of
+    ``numpy.random.RandomState(seed)`` (crowd-kit's start, so that runs from the same seed begin alike)."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state.uniform(size=size)
+    return np.random.RandomState(random_state).uniform(size=size)
 
 
 def pairwise_agreement(answers: EncodedAnswers) -> tuple[np.ndarray, np.ndarray]:
@@ -147,8 +154,12 @@ class MMSR(BaseClassificationAggregator):
     a tie going to the label more workers gave.
     Both leave out a ratio whose denominator is zero (crowd-kit's NaN skills crash its vote on product).
 
-    Learned attributes: ``labels_``, ``probas_``, ``scores_`` (the weighted vote per task and label),
-    ``skills_`` (the weights :math:`w_j`), ``accuracies_`` (:math:`p_j`), ``loss_history_``.
+    ``predict(data)``, ``predict_score(data)`` and ``fit_predict_score(data)`` are crowd-kit's.
+
+    Learned attributes: ``labels_``, ``probas_``, ``scores_`` (crowd-kit's: each given label's summed weight over
+    the sum for the labels given),
+    ``skills_`` (the weights :math:`w_j`), ``accuracies_`` (a frame worker x ``accuracy``: :math:`p_j`),
+    ``loss_history_``.
     """
 
     settings: ClassVar[dict[str, Setting]] = {
@@ -165,7 +176,7 @@ class MMSR(BaseClassificationAggregator):
     probas_: pd.DataFrame = field(init=False, repr=False)
     scores_: pd.DataFrame = field(init=False, repr=False)
     skills_: pd.Series = field(init=False, repr=False)
-    accuracies_: pd.Series = field(init=False, repr=False)
+    accuracies_: pd.DataFrame = field(init=False, repr=False)
     loss_history_: list[float] = field(init=False, repr=False)
 
     def fit(self, data: pd.DataFrame) -> Self:
@@ -184,7 +195,7 @@ class MMSR(BaseClassificationAggregator):
         magnitude = np.abs(covariance)
         floor = 1.0 / np.sqrt(n_tasks)
 
-        start = as_generator(self.random_state).uniform(size=answers.n_workers)
+        start = _uniform_start(self.random_state, answers.n_workers)
         u, v = start.copy(), start.copy()
         self.loss_history_ = []
         for _ in range(self.n_iter):
@@ -207,21 +218,40 @@ class MMSR(BaseClassificationAggregator):
         accuracy = s * (n_labels - 1) / n_labels + 1 / n_labels
         weights = np.log(accuracy * (n_labels - 1) / (1 - accuracy))
 
+        self.skills_ = answers.worker_series(weights)
+        # a frame, not a Series: crowd-kit names a Series attribute after its singular (skills_ -> "skill")
+        self.accuracies_ = answers.worker_series(accuracy, name="accuracy").to_frame()
+        return self._apply(data, answers)
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """Labels of ``data``'s tasks by the vote with the learned ``skills_`` (a worker not seen in ``fit``: 0)."""
+        return self._apply(data).labels_
+
+    def predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
+        """crowd-kit's ``scores_`` of ``data``'s tasks with the learned ``skills_``."""
+        return self._apply(data).scores_
+
+    def fit_predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(data).scores_
+
+    def _apply(self, data: pd.DataFrame, answers: EncodedAnswers | None = None) -> Self:
+        """The weighted vote on ``data``: ``labels_``, ``probas_`` (the one-coin posterior) and ``scores_``
+        (crowd-kit's: each given label's summed weight divided by the sum over the labels given)."""
+        answers = answers if answers is not None else encode_answers(data)
+        weights = self.skills_.reindex(answers.workers).fillna(0.0).to_numpy(dtype=np.float64)
         scores = vote_counts(answers, weights[answers.worker])
         probas, _ = log_posteriors(scores)
-        self.scores_ = answers.proba_frame(scores)
         self.probas_ = answers.proba_frame(probas)
-        if self.crowdkit_compatible:  # crowd-kit: the given labels' scores divided by their sum, then the largest
-            given = vote_counts(answers) > 0
-            totals = np.where(given, scores, 0.0).sum(axis=1, keepdims=True)
-            shares = np.where(given, scores / np.where(totals != 0, totals, 1.0), -np.inf)
-            self.labels_ = answers.label_series(argmax_rows(shares))
-        else:  # a tie of the weighted vote (all weights zero, say) goes to the label more workers gave
+        given = vote_counts(answers) > 0
+        totals = np.where(given, scores, 0.0).sum(axis=1, keepdims=True)
+        shares = np.where(given, scores / np.where(totals != 0, totals, 1.0), 0.0)
+        self.scores_ = answers.proba_frame(shares)
+        if self.crowdkit_compatible:  # crowd-kit: the largest of those shares
+            self.labels_ = answers.label_series(argmax_rows(np.where(given, shares, -np.inf)))
+        else:  # the largest weighted vote; a tie (all weights zero, say) goes to the label more workers gave
             top = scores.max(axis=1, keepdims=True)
             tied = scores >= top - 1e-12 * np.abs(top)
             self.labels_ = answers.label_series(argmax_rows(np.where(tied, vote_counts(answers), -1.0)))
-        self.skills_ = answers.worker_series(weights)
-        self.accuracies_ = answers.worker_series(accuracy, name="accuracy")
         return self
 
     @staticmethod

@@ -39,6 +39,8 @@ class OneCoinDawidSkene(DawidSkene):
     ``skill``; ``partial_fit`` and ``online_model`` as :class:`DawidSkene`'s, with this M-step.
     """
 
+    smoothing: float = 0.01  # kept: one skill per worker from few answers needs it more than a full confusion matrix
+
     skills_: pd.Series = field(init=False, repr=False)
 
     def _learned(self, answers: EncodedAnswers, result: EMResult) -> None:

@@ -103,7 +103,7 @@ BAD_SWEEPS = [
     ("hydra/launcher=rai", "hydra/launcher: unknown option 'rai'; accepted values: basic, joblib, pool, ray,"),
     ("hydra/launcher=joblib hydra.launcher.n_jobs=0", "hydra.launcher.n_jobs must be a nonzero integer"),
     ("campaign.redundancy=interval(1,5)", "the sweeper takes lists of values and range(start, stop, step)"),
-    ("aggregators.glad.n_iter=0 aggregators=[glad],[majority_vote]", "aggregators.glad.n_iter must be an integer"),
+    ("aggregators.glad.n_iter=-1 aggregators=[glad],[majority_vote]", "aggregators.glad.n_iter must be an integer"),
     ("assignment=glob(*) assignment.n=0", "assignment.n must be an integer >= 1, got 0"),
 ]  # fmt: skip
 

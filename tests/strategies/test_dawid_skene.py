@@ -58,7 +58,7 @@ def small_answers(toy_answers):
 
 @pytest.mark.parametrize("n_iter", [1, 3])
 def test_matches_plain_loop_reference(small_answers, n_iter):
-    ds = DawidSkene(n_iter=n_iter, tol=0.0).fit(small_answers)
+    ds = DawidSkene(n_iter=n_iter, tol=0.0, smoothing=0.01).fit(small_answers)
     post, conf, priors, labels, workers = reference_dawid_skene(small_answers, n_iter, 0.01)
     for task, row in post.items():
         assert ds.probas_.loc[task].to_numpy() == pytest.approx(row, rel=1e-9)

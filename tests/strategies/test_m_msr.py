@@ -79,7 +79,7 @@ def test_skills_of_a_known_crowd_with_adversaries():
     accuracies = np.concatenate([rng.uniform(0.55, 0.95, size=24), np.full(6, 0.1)])
     answers, truth = one_coin_crowd(accuracies, n_tasks=600, n_labels=3, per_task=7, seed=3)
     model = MMSR().fit(answers)
-    estimated = model.accuracies_.sort_index().to_numpy()
+    estimated = model.accuracies_["accuracy"].sort_index().to_numpy()
     assert np.corrcoef(estimated, accuracies)[0, 1] > 0.95
     assert np.abs(estimated - accuracies).max() < 0.1
     assert (model.skills_.sort_index().to_numpy()[24:] < 0).all()
@@ -92,8 +92,9 @@ def test_a_worker_who_shares_no_task_gets_the_median_skill():
     answers, _ = one_coin_crowd(np.full(10, 0.8), n_tasks=200, n_labels=2, per_task=4, seed=1)
     loner = pd.DataFrame({"task": [1000, 1001], "worker": [99, 99], "label": [0, 1]})
     model = MMSR().fit(pd.concat([answers, loner], ignore_index=True))
-    others = model.accuracies_.drop(99)  # linear in s, so the median carries over
-    assert model.accuracies_[99] == pytest.approx(float(np.median(others)))
+    accuracy = model.accuracies_["accuracy"]
+    others = accuracy.drop(99)  # linear in s, so the median carries over
+    assert accuracy[99] == pytest.approx(float(np.median(others)))
 
 
 def test_crowdkit_compatible_keeps_the_largest_value_when_some_worker_has_one_coworker():
