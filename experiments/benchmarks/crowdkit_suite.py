@@ -12,8 +12,7 @@ lists hold the classes, so the two runs cannot share a process):
 2. substituted: a plugin object passed as ``pytest.main(plugins=[...])`` (no conftest, no file edits) replaces, in
    ``pytest_configure`` (before collection), the attribute ``NAME`` of ``crowdkit.aggregation``, of the subpackage
    and of the module that define crowd-kit's class, by ``strategies.aggregation.NAME``, for every ``NAME`` in
-   :data:`SUBSTITUTED`. crowd-kit's other code keeps its own imports (e.g. its ``BinaryRelevance`` runs on whatever
-   aggregator a test hands it).
+   :data:`SUBSTITUTED`. crowd-kit's other code keeps its own imports.
 
 Which classes a test exercises, read statically from the collected item: ``NAME`` is exercised if the test function,
 or a fixture it requests (directly or through other fixtures), loads the global ``NAME`` (its code object's
@@ -38,6 +37,7 @@ from types import CodeType
 from typing import Any
 
 SUBSTITUTED: tuple[str, ...] = (
+    "BinaryRelevance",
     "BradleyTerry",
     "DawidSkene",
     "GLAD",

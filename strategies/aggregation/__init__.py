@@ -4,8 +4,10 @@ from strategies.aggregation.base import (
     AnswersError,
     BaseAggregator,
     BaseClassificationAggregator,
+    MissingColumnError,
     encode_answers,
 )
+from strategies.aggregation.binary_relevance import BinaryRelevance
 from strategies.aggregation.bradley_terry import BradleyTerry
 from strategies.aggregation.bwa import BWA
 from strategies.aggregation.catd import CATD
@@ -41,6 +43,7 @@ __all__ = [
     "BaseAggregator",
     "BaseClassificationAggregator",
     "BaseNumericAggregator",
+    "BinaryRelevance",
     "BradleyTerry",
     "DawidSkene",
     "Evaluation",
@@ -48,6 +51,7 @@ __all__ = [
     "MajorityVote",
     "Mean",
     "Median",
+    "MissingColumnError",
     "OneCoinDawidSkene",
     "Oracle",
     "TrimmedMean",
