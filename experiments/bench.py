@@ -1,34 +1,39 @@
-"""``crowdlab bench``: a regression harness and leaderboard for categorical aggregators.
+"""``crowdlab bench``: a regression harness and leaderboard for aggregators (categorical, numeric, pairwise).
 
     crowdlab bench majority_vote dawid_skene glad 'mypkg.mod:MyVote(n_iter=50)' my_aggregator.yaml
     crowdlab bench majority_vote --save-baseline main          # store this run's scores
     crowdlab bench majority_vote --compare main                # exit 1 if worse than the baseline
+    crowdlab bench mean median --suite numeric                 # numeric answers; --suite pairwise for comparisons
 
-An aggregator is a config name of ``conf/aggregators/``, an import path ``module:Class`` with optional keyword
-arguments in brackets, or a YAML file with a ``_target_``. Each first runs the contract checks of
-:mod:`strategies.aggregation.checks` (a failure is reported and the aggregator is left out of the scores, never a
-crash; it is scored all the same, and the run exits 1). Then every aggregator scores the same answers:
+An aggregator is a config name of the suite's group (``conf/aggregators/``, ``conf/numeric_aggregators/``,
+``conf/pairwise_aggregators/``), an import path ``module:Class`` with optional keyword arguments in brackets, or a YAML
+file with a ``_target_``. Each first runs the contract checks of :mod:`strategies.aggregation.checks` for its kind;
+a failure is reported, the aggregator is scored all the same, and the run exits 1. An aggregator that raises while
+being scored is reported for that scenario (stderr and junit.xml) and the run exits 1, never a crash. Then every
+aggregator scores the same answers:
 
-* the scenario suite (``--suite standard``, version :data:`SUITE_VERSION`): campaigns simulated from the scenarios of
-  :data:`SCENARIOS`, ``--replicates`` each (replicate ``r`` of a scenario is the same campaign for every aggregator),
-  with the simulator's ``oracle`` (the Bayes posterior under the true model) as a reference row;
-* the real data sets: every subfolder of ``--data`` that holds ``labels.csv`` and ``gold.csv`` (the layout of
-  ../shared/datasets, the default when present), scored on their gold tasks;
+* the standard suite (``--suite standard``, version :data:`SUITE_VERSION`): campaigns simulated from the scenarios
+  of :data:`SCENARIOS`, ``--replicates`` each (replicate ``r`` of a scenario is the same campaign for every
+  aggregator), with the simulator's ``oracle`` (the Bayes posterior under the true model) as a reference row;
 * ``--suite numeric`` and ``--suite pairwise`` (:data:`SUITES`): answers drawn from the generative models of
-  :mod:`experiments.suites` for the numeric and the pairwise aggregators, scored on MAE and RMSE, or on Kendall's
-  tau, Spearman's rho and top-10 recall against the true scores; numeric real sets (emotion) with the numeric suite.
+  :mod:`experiments.suites`, scored on MAE and RMSE, or on Kendall's tau, Spearman's rho and top-10 recall against
+  the true scores (the numeric oracle where the answers are Gaussian);
+* the real data sets of the suite's kind: every subfolder of ``--data`` that holds ``labels.csv`` and ``gold.csv``
+  (the layout of ../shared/datasets beside this checkout, the default when present), scored on their gold tasks
+  (integer labels of at most 50 classes are categorical, others numeric; no real pairwise set yet).
 
-Metrics: accuracy, macro-F1, log-loss, Brier score, expected calibration error (10 equal-width bins of the top
-probability), fit seconds and peak memory of the fit (tracemalloc), each with a 95% Student-t interval over
-replicates. Writes ``leaderboard.csv`` (long: one row per aggregator, scenario and metric), ``leaderboard.md`` and
-``leaderboard.html`` (the accuracy table, the mean rank across scenarios, a figure) and ``junit.xml`` (one test case
-per aggregator and scenario: contract failures and regressions fail) into ``--out``.
+Metrics of the standard suite: accuracy, macro-F1, log-loss, Brier score, expected calibration error (10
+equal-width bins of the top probability), fit seconds and peak memory of the fit (tracemalloc), each with a 95%
+Student-t interval over replicates. Writes ``leaderboard.csv`` (long: one row per aggregator, scenario and metric),
+``leaderboard.md`` and ``leaderboard.html`` (the table of the suite's leading metric, the mean rank across
+scenarios, one figure per metric, ``METRIC.png``) and ``junit.xml`` (one test case per aggregator for its contract
+and per aggregator and scenario: contract failures, crashes and regressions fail) into ``--out``.
 
-Baselines are stored under ``results/baselines/<suite version>/NAME.csv``. ``--compare NAME`` exits 1 when an
-aggregator's accuracy in a scenario falls below the baseline's 95% interval, or its fit time exceeds the baseline's
-by more than ``--time-ratio`` (2); each regression is printed naming the scenario, the metric and both values. An
-aggregator absent from the baseline is compared with the baseline's only aggregator, if it has one. Exit 0 otherwise,
-2 on bad input.
+Baselines are stored under ``results/baselines/<suite version>/NAME.csv`` (relative to the current folder, or
+``--baselines``). ``--compare NAME`` exits 1 when an aggregator's leading metric in a scenario falls outside the
+baseline's 95% interval on the worse side, or its fit time exceeds the baseline's by more than ``--time-ratio`` (2);
+each regression is printed naming the scenario, the metric and both values. An aggregator absent from the baseline
+is compared with the baseline's only aggregator, if it has one. Exit 0 otherwise, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import math
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,8 +106,9 @@ SUITES: dict[str, Suite] = {
 METRIC_LABELS = {
     "accuracy": "accuracy", "macro_f1": "macro-F1", "log_loss": "log-loss (lower is better)",
     "brier": "Brier score (lower is better)", "ece": "expected calibration error (lower is better)",
-    "fit_seconds": "fit time, seconds", "peak_mib": "peak memory of the fit, MiB", "mae": "mean absolute error",
-    "rmse": "root mean squared error", "kendall_tau": "Kendall's tau with the true scores",
+    "fit_seconds": "fit time, seconds", "peak_mib": "peak memory of the fit, MiB",
+    "mae": "mean absolute error (lower is better)", "rmse": "root mean squared error (lower is better)",
+    "kendall_tau": "Kendall's tau with the true scores",
     "spearman": "Spearman's rho with the true scores", "top10_recall": "share of the true top 10 in the top 10",
 }  # fmt: skip
 
@@ -259,7 +265,7 @@ def _drawn_rows(
     contenders: list[Contender], scenarios: Mapping[str, Any], replicates: int, seed: int, suite: Suite
 ) -> list[dict[str, Any]]:
     """The numeric and pairwise suites: answers drawn from :mod:`experiments.suites`' generative models."""
-    draw = suites.numeric_answers if suite.kind == "numeric" else suites.pairwise_answers
+    draw = suites.draw_numeric if suite.kind == "numeric" else suites.draw_pairwise
     position = {name: i for i, name in enumerate(suite.scenarios)}
     rows: list[dict[str, Any]] = []
     for scenario, spec in scenarios.items():
@@ -277,32 +283,44 @@ def _drawn_rows(
 def guarded(
     contender: Contender, answers: pd.DataFrame, truth: pd.Series, seed: int, scenario: str, kind: str = "categorical"
 ) -> dict[str, Any]:
-    """:func:`score`, or (the aggregator raised) the error on stderr and no scores: a finding, not a crash."""
+    """:func:`score`, or (the aggregator raised) the error on stderr and under ``error``, no scores: a finding that
+    fails the run, not a crash."""
     try:
         return score(contender, answers, truth, seed, kind)
     except Exception as error:  # a user's aggregator may fail anywhere
-        print(f"bench: {contender.name} failed in {scenario}: {type(error).__name__}: {error}", file=sys.stderr)
-        return {}
+        first = str(error).splitlines()[0] if str(error) else ""
+        print(f"bench: {contender.name} failed in {scenario}: {type(error).__name__}: {first}", file=sys.stderr)
+        return {"error": f"{type(error).__name__}: {first}"}
+
+
+def real_sets(data: Path, kind: str = "categorical") -> Iterator[tuple[str, pd.DataFrame, pd.Series]]:
+    """(name, answers, gold) of every real data set under ``data`` (a folder with labels.csv and gold.csv) of
+    ``kind``: integer labels of at most :data:`MAX_CLASSES` classes are categorical, other labels numeric; no real
+    pairwise set is known yet."""
+    for folder in sorted(p for p in data.iterdir() if (p / "labels.csv").is_file() and (p / "gold.csv").is_file()):
+        answers = pd.read_csv(folder / "labels.csv")
+        categorical = pd.api.types.is_integer_dtype(answers["label"]) and answers["label"].nunique() <= MAX_CLASSES
+        if kind == "pairwise" or categorical != (kind == "categorical"):
+            continue  # e.g. emotion's 0-100 ratings are for the numeric suite only
+        yield (
+            folder.name,
+            answers[["task", "worker", "label"]],
+            pd.read_csv(folder / "gold.csv").set_index("task")["label"],
+        )
 
 
 def real_rows(
     contenders: list[Contender], data: Path, seed: int, only: Collection[str] | None = None, kind: str = "categorical"
 ) -> list[dict[str, Any]]:
-    """Every real data set under ``data`` (a folder with labels.csv and gold.csv; those named in ``only``, if
-    given) of the suite's kind, scored on its gold tasks: integer labels of at most :data:`MAX_CLASSES` classes are
-    categorical, other labels numeric; no real pairwise set is known yet."""
+    """Every real data set of ``kind`` under ``data`` (those named in ``only``, if given), scored on its gold tasks
+    (:func:`real_sets`)."""
     rows: list[dict[str, Any]] = []
-    for folder in sorted(p for p in data.iterdir() if (p / "labels.csv").is_file() and (p / "gold.csv").is_file()):
-        if only is not None and folder.name not in only:
+    for name, answers, gold in real_sets(data, kind):
+        if only is not None and name not in only:
             continue
-        answers = pd.read_csv(folder / "labels.csv")
-        gold = pd.read_csv(folder / "gold.csv").set_index("task")["label"]
-        categorical = pd.api.types.is_integer_dtype(answers["label"]) and answers["label"].nunique() <= MAX_CLASSES
-        if kind == "pairwise" or categorical != (kind == "categorical"):
-            continue  # e.g. emotion's 0-100 ratings are for the numeric suite only
         for contender in contenders:
-            scores = guarded(contender, answers[["task", "worker", "label"]], gold, seed, f"real:{folder.name}", kind)
-            rows.append({"aggregator": contender.name, "scenario": f"real:{folder.name}", "replicate": 0, **scores})
+            scores = guarded(contender, answers, gold, seed, f"real:{name}", kind)
+            rows.append({"aggregator": contender.name, "scenario": f"real:{name}", "replicate": 0, **scores})
     return rows
 
 
@@ -326,6 +344,16 @@ def ranks(summary: pd.DataFrame, suite: Suite | None = None) -> pd.DataFrame:
     table = leading.pivot_table(index="aggregator", columns="scenario", values="mean")
     rank = table.rank(ascending=not suite.higher_is_better, method="average").mean(axis=1).rename("mean_rank")
     return rank.sort_values().reset_index()
+
+
+def load_baseline(folder: Path, name: str, suite: Suite, what: str = "") -> pd.DataFrame:
+    """The baseline ``name`` of ``suite``'s version under ``folder``, or a :class:`ConfigError` listing those saved."""
+    path = folder / suite.version / f"{name}.csv"
+    if not path.is_file():
+        saved = sorted(p.stem for p in path.parent.glob("*.csv"))
+        raise ConfigError(f"{what}{name}: no such baseline for {suite.version} in {path.parent}; accepted values: "
+                          f"{', '.join(saved) or 'none saved yet'} (make one with --save-baseline {name})")  # fmt: skip
+    return pd.read_csv(path)
 
 
 def regressions(
@@ -366,10 +394,28 @@ def regressions(
     return found
 
 
+def crashes(rows: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(aggregator, scenario, 'NAME in SCENARIO: raised ...') for every aggregator and scenario where a fit raised
+    (the first replicate's error)."""
+    if "error" not in rows.columns:
+        return []
+    raised = rows[rows["error"].notna()].drop_duplicates(["aggregator", "scenario"])
+    return [(str(r.aggregator), str(r.scenario), f"{r.aggregator} in {r.scenario}: raised {r.error}")
+            for r in raised.itertuples()]  # fmt: skip
+
+
 def junit(contenders: list[Contender], failures: dict[str, list[str]], summary: pd.DataFrame,
-          found: list[str], version: str = SUITE_VERSION) -> str:  # fmt: skip
-    """A JUnit XML report: a test case per aggregator for its contract, and per aggregator and scenario."""
+          found: list[str], version: str = SUITE_VERSION,
+          crashed: list[tuple[str, str, str]] | None = None) -> str:  # fmt: skip
+    """A JUnit XML report: a test case per aggregator for its contract, and per aggregator and scenario (a scenario
+    where it raised included, even with no scores)."""
     cases = []
+    scored = set(summary[["aggregator", "scenario"]].drop_duplicates().itertuples(index=False, name=None))
+    found = [*found, *(line for name, where, line in crashed or [] if (name, where) in scored)]
+    for name, where, line in crashed or []:
+        if (name, where) not in scored:
+            cases.append(f"<testcase classname={quoteattr(name)} name={quoteattr(where)}><failure "
+                         f"message={quoteattr(line)}>{escape(line)}</failure></testcase>")  # fmt: skip
     for contender in contenders:
         failed = failures.get(contender.name, [])
         body = f"<failure message={quoteattr(failed[0])}>{escape(chr(10).join(failed))}</failure>" if failed else ""
@@ -412,9 +458,13 @@ def write_outputs(summary: pd.DataFrame, rank: pd.DataFrame, report_xml: str, ou
     images_md = "\n\n".join(f"![{p.stem}]({p.name})" for p in figures)
     images_html = "".join(f"<h3>{escape(METRIC_LABELS.get(p.stem, p.stem))}</h3><p><img src='{p.name}' "
                           "style='max-width:100%'></p>" for p in figures)  # fmt: skip
+    real = summary["scenario"].astype(str).str.startswith("real:").any()
+    notes = "; real data sets: one fit" if real else ""
+    if (summary["aggregator"] == "oracle").any():
+        notes += "; oracle: the Bayes posterior under the true model, where the scenario's model has one"
     markdown = (
         f"# Aggregator leaderboard ({suite.version})\n\n{leading.capitalize()} (mean ± half-width of the 95% "
-        f"interval over replicates; real data sets: one fit).\n\n{markdown_table(table)}\n\n## Mean rank across "
+        f"interval over replicates{notes}).\n\n{markdown_table(table)}\n\n## Mean rank across "
         f"scenarios\n\n{markdown_table(rank.round(2))}\n\n## Contract\n\n{contract_text}\n\n## Figures\n\n"
         f"{images_md}\n"
     )
@@ -453,14 +503,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--scenarios: unknown scenario {unknown[0]!r} of the {args.suite} suite; accepted "
                               f"values: {', '.join(suite.scenarios)}")  # fmt: skip
         baseline_dir = Path(args.baselines) / suite.version
-        baseline = None
-        if args.compare:
-            path = baseline_dir / f"{args.compare}.csv"
-            if not path.is_file():
-                saved = sorted(p.stem for p in baseline_dir.glob("*.csv"))
-                raise ConfigError(f"--compare {args.compare}: no such baseline for {suite.version}; accepted values: "
-                                  f"{', '.join(saved) or 'none saved yet (--save-baseline NAME)'}")  # fmt: skip
-            baseline = pd.read_csv(path)
+        baseline = load_baseline(Path(args.baselines), args.compare, suite, "--compare ") if args.compare else None
         data = Path(args.data) if args.data else (DATASETS if DATASETS.is_dir() else None)
         if data is not None and not data.is_dir():
             raise ConfigError(f"--data {data}: no such folder")
@@ -478,11 +521,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = simulated_rows(contenders, chosen, args.replicates, args.seed, suite)  # contract failures are scored too
     if data is not None and not args.no_data:
         rows += real_rows(contenders, data, args.seed, kind=suite.kind)
-    summary = summarise(pd.DataFrame(rows), suite)
+    table = pd.DataFrame(rows)
+    summary = summarise(table, suite)
     rank = ranks(summary, suite)
+    crashed = crashes(table)
     found = regressions(summary, baseline, args.time_ratio, suite) if baseline is not None else []
     out = Path(args.out)
-    report = junit(contenders, failures, summary, found, suite.version)
+    report = junit(contenders, failures, summary, found, suite.version, crashed)
     paths = write_outputs(summary, rank, report, out, failures, suite)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(f"{suite.version}: {METRIC_LABELS.get(suite.primary, suite.primary)}")
@@ -494,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in found:
         print(f"bench: regression: {line}", file=sys.stderr)
     print(f"leaderboard.csv, leaderboard.md, leaderboard.html, junit.xml, {len(paths) - 4} figures: {paths[0].parent}")
-    return 1 if found or any(failures.values()) else 0
+    return 1 if found or crashed or any(failures.values()) else 0
 
 
 if __name__ == "__main__":

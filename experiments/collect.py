@@ -42,7 +42,9 @@ METRICS: tuple[str, ...] = (
 )
 # metrics that are shares: their intervals are cut at 0 and 1
 BOUNDED: frozenset[str] = frozenset({"accuracy", "accuracy_labeled", "coverage", "macro_f1", "stopped_share",
-                                      "qc_precision", "qc_recall", "score_precision", "score_recall"})  # fmt: skip
+                                      "qc_precision", "qc_recall", "score_precision", "score_recall", "brier", "ece",
+                                      "top10_recall"})  # fmt: skip
+CORRELATIONS: frozenset[str] = frozenset({"kendall_tau", "spearman"})  # their intervals stay within [-1, 1]
 DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality")
 SHOWN: tuple[str, ...] = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "spend", "duration_hours")
 
@@ -111,9 +113,10 @@ def summarise(metrics: pd.DataFrame, by: list[str] | None = None, names: tuple[s
         quantile = stdtrit(np.maximum(n - 1, 1), 0.975)  # Student t's 97.5% point
         half_width = np.where(n > 1, quantile * summary["sd"] / np.sqrt(n), np.nan)
     bounded = summary["metric"].isin(BOUNDED).to_numpy()  # a share's interval stays within [0, 1]
+    correlation = summary["metric"].isin(CORRELATIONS).to_numpy()
     low, high = summary["mean"] - half_width, summary["mean"] + half_width
-    summary["ci95_low"] = np.where(bounded, np.maximum(low, 0.0), low)
-    summary["ci95_high"] = np.where(bounded, np.minimum(high, 1.0), high)
+    summary["ci95_low"] = np.where(bounded, np.maximum(low, 0.0), np.where(correlation, np.maximum(low, -1.0), low))
+    summary["ci95_high"] = np.where(bounded | correlation, np.minimum(high, 1.0), high)
     return summary
 
 

@@ -4,14 +4,14 @@ The campaign simulator makes categorical labels only, so these suites draw their
 models, seeded per scenario and replicate (a :class:`numpy.random.SeedSequence` of the bench's seed, the scenario's
 position and the replicate), the same answers for every aggregator:
 
-* numeric (:func:`numeric_answers`): ``n_items`` items with true values :math:`v_i \\sim N(50, 20^2)`; ``n_raters``
+* numeric (:func:`draw_numeric`): ``n_items`` items with true values :math:`v_i \\sim N(50, 20^2)`; ``n_raters``
   raters with a bias :math:`b_j \\sim N(0, \\sigma_b^2)` and a noise scale :math:`s_j` (log-normal around ``noise``,
   a share ``noisy_share`` of them at ``noisy_noise``); each item gets ``per_item`` answers from distinct random
   raters, :math:`y = v_i + b_j + s_j \\varepsilon` with :math:`\\varepsilon` standard normal or Student-t
   (``tail_df``), and a share ``outliers`` of answers replaced by a uniform draw on [0, 100]. Where the answers are
   Gaussian the ``oracle`` row is the posterior mean under the true model (known biases and noise scales, the prior of
   the values); the emotion data set (0-100 ratings) is the real one.
-* pairwise (:func:`pairwise_answers`): ``n_items`` responses with latent scores :math:`s_i \\sim N(0, 1.5^2)`;
+* pairwise (:func:`draw_pairwise`): ``n_items`` responses with latent scores :math:`s_i \\sim N(0, 1.5^2)`;
   ``per_item`` comparisons per item on uniformly random pairs, each by a random rater who prefers the left item with
   probability :math:`\\sigma(\\kappa (s_l - s_r) + \\beta)` (:math:`\\kappa` = ``sharpness``, :math:`\\beta` =
   ``position_bias``); spammers answer at random and adversaries reverse the model. Scored against the true scores:
@@ -68,7 +68,7 @@ NUMERIC: dict[str, NumericScenario] = {
     "few_answers": NumericScenario(per_item=2),
 }
 PAIRWISE: dict[str, PairwiseScenario] = {
-    "bradley_terry": PairwiseScenario(),
+    "unbiased": PairwiseScenario(),
     "sharp_raters": PairwiseScenario(sharpness=3.0),
     "sparse": PairwiseScenario(per_item=5),
     "position_bias": PairwiseScenario(position_bias=1.0),
@@ -90,7 +90,7 @@ def generator(seed: int, scenario_index: int, replicate: int) -> np.random.Gener
     return np.random.default_rng(np.random.SeedSequence([seed, scenario_index, replicate]))
 
 
-def numeric_answers(scenario: NumericScenario, rng: np.random.Generator) -> Drawn:
+def draw_numeric(scenario: NumericScenario, rng: np.random.Generator) -> Drawn:
     values = rng.normal(VALUE_MEAN, VALUE_SD, size=scenario.n_items)
     bias = (
         rng.normal(0.0, scenario.bias_sd, size=scenario.n_raters)
@@ -120,7 +120,7 @@ def numeric_answers(scenario: NumericScenario, rng: np.random.Generator) -> Draw
     return Drawn(answers, truth, oracle)
 
 
-def pairwise_answers(scenario: PairwiseScenario, rng: np.random.Generator) -> Drawn:
+def draw_pairwise(scenario: PairwiseScenario, rng: np.random.Generator) -> Drawn:
     scores = rng.normal(0.0, 1.5, size=scenario.n_items)
     n_comparisons = scenario.n_items * scenario.per_item // 2
     left = rng.integers(scenario.n_items, size=n_comparisons)

@@ -151,6 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     tests = args.tests.resolve()
     if args.child:
         return _child(tests, args.substitute, args.child)
+    if not (tests / "aggregation").is_dir():
+        print(f"crowdkit_suite: {tests} holds no aggregation/ folder; give the tests folder of a crowd-kit source "
+              "checkout (github.com/Toloka/crowd-kit, tag v1.4.2: its tests/ holds conftest.py and aggregation/)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        import crowdkit  # noqa: F401
+    except ImportError:
+        print("crowdkit_suite: crowd-kit is not installed here; use an environment with the compare extra",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     baseline, ours = _run(tests, substitute=False), _run(tests, substitute=True)
     for label, run in (("baseline", baseline), ("substituted", ours)):
@@ -172,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     passed = sum(r["outcome"] == "passed" for r in result.values())
     share = passed / len(result) if result else float("nan")
     print(f"substituted_passed={passed} substituted_total={len(result)} share={share:.3f}")
+    if not result:
+        print("crowdkit_suite: no test exercising a substituted class passed with crowd-kit itself", file=sys.stderr)
+        return 2
     if args.failures:
         for node, r in result.items():
             if r["outcome"] != "passed":

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.bench import DATASETS, MAX_CLASSES
+from experiments.bench import DATASETS
+from experiments.bench import real_sets as bench_real_sets
 
 # aggregator -> setting -> candidate values, the paper's first. MACE: Hovy et al. (NAACL 2013) draw the true label
 # uniformly; Dawid and Skene (1979): maximum likelihood (no smoothing), EM run to convergence.
@@ -45,13 +46,7 @@ CANDIDATES: dict[str, dict[str, list[Any]]] = {
 
 def real_sets(data: Path) -> dict[str, tuple[pd.DataFrame, pd.Series]]:
     """name -> (answers, gold) for every categorical real data set under ``data``."""
-    found = {}
-    for folder in sorted(p for p in data.iterdir() if (p / "labels.csv").is_file() and (p / "gold.csv").is_file()):
-        answers = pd.read_csv(folder / "labels.csv")[["task", "worker", "label"]]
-        if not pd.api.types.is_integer_dtype(answers["label"]) or answers["label"].nunique() > MAX_CLASSES:
-            continue
-        found[folder.name] = (answers, pd.read_csv(folder / "gold.csv").set_index("task")["label"])
-    return found
+    return {name: (answers, gold) for name, answers, gold in bench_real_sets(data, "categorical")}
 
 
 def accuracy_table(name: str, setting: str, values: list[Any], sets: dict[str, tuple[pd.DataFrame, pd.Series]]):

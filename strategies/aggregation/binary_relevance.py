@@ -31,6 +31,9 @@ class BinaryRelevance:
     aggregators_: dict[Hashable, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.base_aggregator, type):
+            name = self.base_aggregator.__name__
+            raise TypeError(f"base_aggregator must be an aggregator instance, e.g. {name}(), not the class {name}")
         if not hasattr(self.base_aggregator, "fit"):
             raise TypeError(f"base_aggregator must be an aggregator with fit(data), got {self.base_aggregator!r}")
 

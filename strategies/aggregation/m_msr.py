@@ -149,9 +149,9 @@ class MMSR(BaseClassificationAggregator):
     task, and each worker with itself, as a negative covariance, which turns many good workers' weights negative
     on sparse data); :math:`F` is at least 0 (crowd-kit's is -1 when some worker shares tasks with one other or
     none, and then keeps only the largest value); a worker who shares no task with anyone gets the median skill of
-    the others instead of the random starting value; and a task's label is the argmax of its weighted vote
-    (crowd-kit divides the given labels' scores by their sum, which reverses the order when the sum is negative),
-    a tie going to the label more workers gave.
+    the others (chance, weight 0, when no two workers share a task) instead of the random starting value; and a
+    task's label is the argmax of its weighted vote (crowd-kit divides the given labels' scores by their sum, which
+    reverses the order when the sum is negative), a tie going to the label more workers gave.
     Both leave out a ratio whose denominator is zero (crowd-kit's NaN skills crash its vote on product).
 
     ``predict(data)``, ``predict_score(data)`` and ``fit_predict_score(data)`` are crowd-kit's.
@@ -213,10 +213,11 @@ class MMSR(BaseClassificationAggregator):
         size = u / np.sqrt(np.linalg.norm(u) / norm_v) if norm_v > 0 else u
         signed = skill_signs(covariance, observed, self.crowdkit_compatible) * size
         s = np.clip(signed, -1 / (n_labels - 1) + floor, 1 - floor)
-        if connected.any() and not connected.all() and not self.crowdkit_compatible:
-            s[~connected] = np.median(s[connected])
+        if not self.crowdkit_compatible and not connected.all():
+            # no shared task, no information: the median of the others, or chance (weight 0) when nobody shares one
+            s[~connected] = np.median(s[connected]) if connected.any() else 0.0
         accuracy = s * (n_labels - 1) / n_labels + 1 / n_labels
-        weights = np.log(accuracy * (n_labels - 1) / (1 - accuracy))
+        weights = np.log1p(n_labels * s / (1 - s))  # = log((K-1) p / (1-p)), exactly 0 at chance (s = 0)
 
         self.skills_ = answers.worker_series(weights)
         # a frame, not a Series: crowd-kit names a Series attribute after its singular (skills_ -> "skill")

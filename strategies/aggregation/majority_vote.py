@@ -37,7 +37,8 @@ class MajorityVote(BaseClassificationAggregator):
     worker weights (indexed by worker; crowd-kit's signature), for example accuracies on gold questions. A worker
     without a weight is handled as crowd-kit's ``on_missing_skill`` says: ``"error"`` (default) raises, ``"ignore"``
     drops that worker's answers (an error if a task is left without answers), ``"value"`` gives them
-    ``default_skill``. ``skills_`` is each worker's share of answers equal to the label chosen (crowd-kit's).
+    ``default_skill``. A task whose answers all weigh zero is decided by the unweighted vote (crowd-kit gives NaN).
+    ``skills_`` is each worker's share of answers equal to the label chosen (crowd-kit's).
 
     Online: ``partial_fit(data)`` adds unweighted answers to those of earlier ``partial_fit`` calls (new task,
     worker and label ids welcome) and sets ``labels_`` and ``probas_`` exactly as ``fit`` on all of them would;
@@ -131,6 +132,10 @@ class MajorityVote(BaseClassificationAggregator):
 
     def _learned(self, answers: EncodedAnswers, counts: np.ndarray) -> None:
         rng = as_generator(self.random_state) if self.tie_break == "random" else None
+        silent = counts.sum(axis=1) <= 0  # every weight zero (proven-wrong workers only): the plain vote decides
+        if silent.any():
+            counts = counts.copy()
+            counts[silent] = vote_counts(answers)[silent]
         chosen = argmax_rows(counts, self.tie_break, rng)
         self.labels_ = answers.label_series(chosen)
         self.probas_ = answers.proba_frame(normalise_rows(counts))

@@ -22,3 +22,22 @@ class RandomVote:
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:
         return self.fit(data).labels_
+
+
+class CrashesOnLargeTables:
+    """Majority vote that passes the contract checks (small tables) and raises on a bench scenario's 4,500 answers."""
+
+    def __init__(self, random_state: int = 0) -> None:
+        self.random_state = random_state
+
+    def fit(self, data: pd.DataFrame) -> CrashesOnLargeTables:
+        from strategies.aggregation import MajorityVote
+
+        if len(data) > 3000:
+            raise MemoryError("pretend the table does not fit")
+        vote = MajorityVote().fit(data)
+        self.labels_, self.probas_ = vote.labels_, vote.probas_
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).labels_

@@ -117,8 +117,10 @@ def test_pairwise_suite_ranks_bradley_terry_against_the_true_scores(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
     tau = summary[summary["metric"] == "kendall_tau"].set_index("scenario")["mean"]
-    assert tau["bradley_terry"] > 0.6 and tau["sharp_raters"] > tau["bradley_terry"]
-    assert tau["adversaries_20"] < tau["bradley_terry"]  # reversed answers cost what they should
+    assert tau["unbiased"] > 0.6 and tau["sharp_raters"] > tau["unbiased"]
+    assert tau["adversaries_20"] < tau["unbiased"]  # reversed answers cost what they should
+    intervals = summary[summary["metric"] == "kendall_tau"]
+    assert (intervals["ci95_high"].dropna() <= 1.0).all() and (intervals["ci95_low"].dropna() >= -1.0).all()
     assert "pairwise-1" in (tmp_path / "out" / "junit.xml").read_text()
 
 
@@ -134,3 +136,14 @@ def test_an_error_above_the_baseline_interval_is_a_regression_for_a_lower_is_bet
     assert found == ["median in gaussian: mae 5.5000 is above the baseline's (median) 95% interval, from 5.2000 "
                      "(mean 5.0000)"]  # fmt: skip
     assert regressions(table(4.0, 3.9, 4.1), baseline, 2.0, SUITES["numeric"]) == []  # lower error: better
+
+
+def test_an_aggregator_that_raises_in_a_scenario_fails_the_run_and_its_junit_case(tmp_path):
+    out, baselines = str(tmp_path / "out"), str(tmp_path / "b")
+    done = bench("random_vote:CrashesOnLargeTables", "majority_vote", "--scenarios", "easy", "--replicates", "1",
+                 "--no-data", "--out", out, "--baselines", baselines, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "bench: random_vote:CrashesOnLargeTables failed in easy: MemoryError: pretend" in done.stderr
+    assert "Traceback" not in done.stderr
+    report = (tmp_path / "out" / "junit.xml").read_text()
+    assert 'classname="random_vote:CrashesOnLargeTables" name="easy"><failure' in report

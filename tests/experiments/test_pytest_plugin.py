@@ -64,4 +64,28 @@ def test_a_random_aggregator_fails_against_the_baseline_naming_the_scenario(tmp_
     assert done.returncode == 1
     assert "2 failed" in done.stdout
     assert "RandomVote in easy: accuracy" in done.stdout
-    assert "no baseline 'nope'" in done.stdout and "--save-baseline nope" in done.stdout
+    assert "baseline nope: no such baseline for standard-1" in done.stdout and "--save-baseline nope" in done.stdout
+
+
+def test_baselines_saved_from_a_folder_are_found_by_pytest_run_from_it(tmp_path):
+    """No --crowdlab-baselines: crowdlab bench and pytest, both run from the user's folder, meet under its
+    results/baselines; numeric aggregators work through metric(..., suite="numeric"); a numeric real set asked of
+    the standard suite is a clear error."""
+    user = tmp_path / "user"
+    user.mkdir()
+    command = ["-m", "experiments.cli", "bench", "majority_vote", "--scenarios", "easy", "--replicates", "2",
+               "--no-data", "--save-baseline", "mine", "--out", str(tmp_path / "bench")]  # fmt: skip
+    assert run(command, user).returncode == 0
+    (user / "test_here.py").write_text(
+        "import pytest\n"
+        "from strategies.aggregation import MajorityVote, Median\n\n"
+        "def test_here(crowdlab_bench):\n"
+        "    crowdlab_bench.assert_no_regression(MajorityVote, baseline='mine')\n"
+        "    assert crowdlab_bench.metric(Median, 'outliers_10', suite='numeric', replicates=2) < 4.0\n"
+        "    assert crowdlab_bench.metric('median', 'gaussian', 'rmse', replicates=2, suite='numeric') > 0\n"
+        "    with pytest.raises(ValueError, match=\"'emotion' is not of the standard suite's kind\"):\n"
+        "        crowdlab_bench.accuracy(MajorityVote, 'real:emotion')\n"
+    )
+    done = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-m", "", "--rootdir", str(user),
+                str(user)], user)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -39,3 +39,5 @@ def test_a_label_that_is_not_a_list_is_a_clear_error(multi_label):
         BinaryRelevance(MajorityVote()).fit(multi_label.assign(label=["house"] * 6))
     with pytest.raises(TypeError, match="base_aggregator"):
         BinaryRelevance(object())
+    with pytest.raises(TypeError, match=r"an aggregator instance, e.g. MajorityVote\(\)"):
+        BinaryRelevance(MajorityVote)

@@ -103,3 +103,11 @@ def test_crowdkit_compatible_keeps_the_largest_value_when_some_worker_has_one_co
     model = MMSR(crowdkit_compatible=True).fit(pd.concat([answers, pair], ignore_index=True))
     assert np.isfinite(model.skills_).all()
     assert model.labels_[500] == 1
+
+
+def test_workers_who_share_no_task_get_weight_zero_and_the_plain_vote_decides():
+    answers = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "a", "b"], "label": [0, 0, 1]})
+    for seed in range(3):
+        model = MMSR(random_state=seed).fit(answers)
+        assert (model.skills_ == 0).all()
+        assert model.labels_.to_dict() == {1: 0, 2: 1}

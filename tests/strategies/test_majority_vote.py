@@ -32,3 +32,11 @@ def test_empty_and_nan_input_errors():
         MajorityVote().fit(pd.DataFrame(columns=["task", "worker", "label"]))
     with pytest.raises(AnswersError, match=r"'label'.*missing"):
         MajorityVote().fit(pd.DataFrame({"task": [1], "worker": [1], "label": [np.nan]}))
+
+
+def test_a_task_whose_answers_all_weigh_zero_is_decided_by_the_plain_vote():
+    """Two workers proven wrong (weight 0) who agree: their label, not the lowest code of a uniform row."""
+    answers = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [0, 1, 2, 2]})
+    model = MajorityVote().fit(answers, skills=pd.Series({"a": 0.0, "b": 0.0}))
+    assert model.labels_[2] == 2
+    assert model.probas_.loc[2, 2] == pytest.approx(1.0)
