@@ -147,3 +147,28 @@ def test_an_aggregator_that_raises_in_a_scenario_fails_the_run_and_its_junit_cas
     assert "Traceback" not in done.stderr
     report = (tmp_path / "out" / "junit.xml").read_text()
     assert 'classname="random_vote:CrashesOnLargeTables" name="easy"><failure' in report
+
+
+def test_the_issue_line_up_runs_small(tmp_path):
+    """The acceptance line-up (every Bayesian aggregator and a user's import path) on two scenarios and one real set:
+    every output written, every aggregator scored everywhere, the custom one last by rank."""
+    from experiments.bench import DATASETS
+
+    names = ["majority_vote", "dawid_skene", "glad", "mace", "ibcc", "bwa", "ebcc", "m_msr", "random_vote:RandomVote"]
+    data = tmp_path / "data"
+    data.mkdir()
+    if (DATASETS / "rte").is_dir():
+        (data / "rte").symlink_to(DATASETS / "rte")
+    done = bench(*names, "--scenarios", "easy", "spammers_30", "--replicates", "1", "--data", str(data), "--out",
+                 str(tmp_path / "out"), "--baselines", str(tmp_path / "b"), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr  # RandomVote fails contract checks, nobody else does
+    contract = [line for line in done.stderr.splitlines() if line.startswith("bench: contract:")]
+    assert contract and all(line.startswith("bench: contract: random_vote:RandomVote:") for line in contract)
+    summary = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    accuracy = summary[summary["metric"] == "accuracy"]
+    scenarios = {"easy", "spammers_30"} | ({"real:rte"} if (data / "rte").exists() else set())
+    for name in names:
+        assert set(accuracy.loc[accuracy["aggregator"] == name, "scenario"]) == scenarios, name
+    for output in ("leaderboard.md", "leaderboard.html", "junit.xml", "accuracy.png", "log_loss.png"):
+        assert (tmp_path / "out" / output).stat().st_size > 0
+    assert "random_vote:RandomVote" in done.stdout.strip().splitlines()[-2]  # the last row of the rank table
