@@ -170,7 +170,7 @@ def contract(contender: Contender, kind: str = "categorical") -> list[str]:
               "pairwise": checks.PAIRWISE_CHECKS}[kind]  # fmt: skip
     for check in chosen:
         try:
-            check(contender.make)
+            check(contender.make, **checks.declared_options(contender.make, check))
         except Exception as error:  # any failure of a user's aggregator is a finding, not a crash
             first = str(error).splitlines()[0] if str(error) else ""
             failures.append(f"{check.__name__}: {type(error).__name__}: {first}")

@@ -273,6 +273,13 @@ def check_accuracy_beats_chance(make: Make, fit_kwargs: FitKwargs | None = None,
     assert accuracy >= 0.8, f"accuracy {accuracy:.3f} on easy synthetic data"
 
 
+def declared_options(make: Make, check: Callable[..., None]) -> dict[str, Any]:
+    """The options an aggregator class declares for ``check`` in its ``check_options`` class attribute (a map from
+    check name to keyword arguments, e.g. a documented tolerance), used by the contract test and ``crowdlab bench``."""
+    declared = getattr(type(make()), "check_options", {})
+    return dict(declared.get(check.__name__, {}))
+
+
 CATEGORICAL_CHECKS: tuple[Callable[..., None], ...] = (
     check_fit_output,
     check_row_order_invariance,

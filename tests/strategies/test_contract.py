@@ -3,7 +3,7 @@ Hydra and held to the checks of strategies.aggregation.checks. A new YAML is pic
 
 Exceptions are declared, never silent: FIT_KWARGS gives the extra fit arguments a method needs, BINARY_ONLY the
 methods whose domain is two classes (they get binary data, not a weaker check), SKIPS a check that does not apply
-with the reason.
+with the reason, and a class's own ``check_options`` a documented tolerance (``crowdlab bench`` reads it too).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-from strategies.aggregation.checks import CATEGORICAL_CHECKS, NUMERIC_CHECKS, PAIRWISE_CHECKS
+from strategies.aggregation.checks import CATEGORICAL_CHECKS, NUMERIC_CHECKS, PAIRWISE_CHECKS, declared_options
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -47,12 +47,6 @@ FIT_KWARGS: dict[str, Any] = {
     "Oracle": lambda answers, truth: {"log_joint": one_coin_log_joint},
 }
 BINARY_ONLY = {"KOS"}
-CHECK_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
-    # MACE's random restarts are drawn per worker code; renaming reorders the codes (labels must still agree)
-    ("MACE", "check_renaming_invariance"): {"probas_atol": 1e-3},
-    # EBCC's random subtype split is drawn per task code, which renaming reorders
-    ("EBCC", "check_renaming_invariance"): {"probas_atol": 1e-3},
-}
 SKIPS: dict[tuple[str, str], str] = {
     ("KOS", "check_class_nobody_chose"): "KOS is binary: a declared third class is outside its domain",
 }
@@ -79,7 +73,7 @@ def test_categorical_contract(config, check):
     if (name, check.__name__) in SKIPS:
         pytest.skip(SKIPS[name, check.__name__])
     cfg = OmegaConf.load(config)
-    options = CHECK_OPTIONS.get((name, check.__name__), {})
+    options = declared_options(lambda: instantiate(cfg), check)  # a class's documented tolerance (check_options)
     check(lambda: instantiate(cfg), FIT_KWARGS.get(name), n_classes=2 if name in BINARY_ONLY else 3, **options)
 
 
