@@ -438,7 +438,7 @@ def accuracy_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFr
                                                        strict=True)])  # fmt: skip
     table = cells.pivot_table(index="scenario", columns="aggregator", values="cell", aggfunc="first", sort=False)
     table.columns.name = None
-    return table.reset_index()
+    return table.reset_index().fillna("–")  # no oracle on a real set, say
 
 
 def write_outputs(summary: pd.DataFrame, rank: pd.DataFrame, report_xml: str, out: Path,
@@ -454,6 +454,9 @@ def write_outputs(summary: pd.DataFrame, rank: pd.DataFrame, report_xml: str, ou
     figures = [plot_leaderboard(summary, out / f"{m}.png", m, METRIC_LABELS.get(m, m), suite.version) for m in shown]
     contract_lines = "\n".join(f"- {name}: {'; '.join(items)}" for name, items in failures.items() if items)
     contract_text = contract_lines or "every aggregator passes the contract checks"
+    contract_html = ("<ul>" + "".join(f"<li>{escape(name)}: {escape('; '.join(items))}</li>"
+                                      for name, items in failures.items() if items) + "</ul>"
+                     if contract_lines else f"<p>{escape(contract_text)}</p>")  # fmt: skip
     leading = METRIC_LABELS.get(suite.primary, suite.primary)
     images_md = "\n\n".join(f"![{p.stem}]({p.name})" for p in figures)
     images_html = "".join(f"<h3>{escape(METRIC_LABELS.get(p.stem, p.stem))}</h3><p><img src='{p.name}' "
@@ -471,7 +474,7 @@ def write_outputs(summary: pd.DataFrame, rank: pd.DataFrame, report_xml: str, ou
     html = (f"<!doctype html><html><head><meta charset='utf-8'><title>Aggregator leaderboard</title></head><body>"
             f"<h1>Aggregator leaderboard ({suite.version})</h1><p>{escape(leading.capitalize())}</p>"
             f"{table.to_html(index=False)}<h2>Mean rank</h2>{rank.round(2).to_html(index=False)}<h2>Contract</h2>"
-            f"<p>{escape(contract_text)}</p><h2>Figures</h2>{images_html}</body></html>\n")  # fmt: skip
+            f"{contract_html}<h2>Figures</h2>{images_html}</body></html>\n")  # fmt: skip
     tables = [write_csv(summary, out / "leaderboard.csv"), write_text(markdown, out / "leaderboard.md")]
     return [*tables, write_text(html, out / "leaderboard.html"), write_text(report_xml, out / "junit.xml"), *figures]
 
