@@ -196,6 +196,20 @@ def encode_answers(
     return EncodedAnswers(task=task, worker=worker, label=label, tasks=tasks, workers=workers, labels=label_index)
 
 
+def distinct_answers(answers: EncodedAnswers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(task, worker, label) codes of the distinct answers: a worker's repeated identical answer to a task once."""
+    cell = np.unique((answers.task * answers.n_workers + answers.worker) * answers.n_labels + answers.label)
+    label, pair = cell % answers.n_labels, cell // answers.n_labels
+    return pair // answers.n_workers, pair % answers.n_workers, label
+
+
+def diagonal_prior(n_labels: int, diagonal: float, off_diagonal: float) -> np.ndarray:
+    """A (K, K) matrix of Dirichlet pseudo-counts: ``diagonal`` for the right label, ``off_diagonal`` otherwise."""
+    prior = np.full((n_labels, n_labels), off_diagonal)
+    np.fill_diagonal(prior, diagonal)
+    return prior
+
+
 def vote_counts(answers: EncodedAnswers, weights: np.ndarray | None = None) -> np.ndarray:
     """(n_tasks, n_labels) sum of ``weights`` (default one) of the answers giving each label to each task."""
     flat = answers.task * answers.n_labels + answers.label

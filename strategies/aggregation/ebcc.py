@@ -16,6 +16,7 @@ from strategies.aggregation.base import (
     Setting,
     argmax_rows,
     as_generator,
+    diagonal_prior,
     encode_answers,
     log_posteriors,
 )
@@ -178,9 +179,7 @@ class EBCC(BaseClassificationAggregator):
 
     def _prior(self, n_labels: int) -> np.ndarray:
         """:math:`\\beta` as ``[answered label, class]``."""
-        prior = np.full((n_labels, n_labels), self.prior_off_diagonal)
-        np.fill_diagonal(prior, self.prior_diagonal)
-        return prior
+        return diagonal_prior(n_labels, self.prior_diagonal, self.prior_off_diagonal)
 
     def _variational_bayes(self, model: _Model, joint: np.ndarray, done: int, n_steps: int) -> _Fit:
         """At most ``n_steps`` more iterations from ``joint`` (``done`` so far), fewer once converged."""

@@ -8,7 +8,14 @@ from typing import ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from strategies.aggregation.base import BaseClassificationAggregator, Setting, TieBreak, check_answers, encode_answers
+from strategies.aggregation.base import (
+    BaseClassificationAggregator,
+    Setting,
+    TieBreak,
+    check_answers,
+    distinct_answers,
+    encode_answers,
+)
 from strategies.aggregation.majority_vote import MajorityVote
 
 
@@ -68,9 +75,7 @@ class GoldMajorityVote(BaseClassificationAggregator):
         has_gold = np.zeros(answers.n_tasks, dtype=bool)
         has_gold[task_codes[known]] = True
         right_cells = set((task_codes * answers.n_labels + label_codes)[known & (label_codes >= 0)].tolist())
-        cell = np.unique((answers.worker * answers.n_tasks + answers.task) * answers.n_labels + answers.label)
-        label, pair = cell % answers.n_labels, cell // answers.n_labels
-        worker, task = pair // answers.n_tasks, pair % answers.n_tasks
+        task, worker, label = distinct_answers(answers)
         on_gold = has_gold[task]
         right = np.isin(task * answers.n_labels + label, np.fromiter(right_cells, dtype=np.int64))
         correct = np.bincount(worker, weights=on_gold & right, minlength=answers.n_workers)

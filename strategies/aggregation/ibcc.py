@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import digamma
 
-from strategies.aggregation.base import Setting
+from strategies.aggregation.base import Setting, diagonal_prior
 from strategies.aggregation.dawid_skene import DawidSkene
 
 
@@ -59,7 +59,6 @@ class IBCC(DawidSkene):
         """Variational step: :math:`\\mathbb{E}[\\log \\pi]` ``[worker, answered label, true class]`` from expected
         counts plus the prior pseudo-counts."""
         n_labels = counts.shape[1]
-        prior = np.full((n_labels, n_labels), self.prior_off_diagonal)
-        np.fill_diagonal(prior, self.prior_diagonal)
+        prior = diagonal_prior(n_labels, self.prior_diagonal, self.prior_off_diagonal)
         posterior = counts + prior[None]
         return digamma(posterior) - digamma(posterior.sum(axis=1, keepdims=True))

@@ -16,6 +16,7 @@ from strategies.aggregation.base import (
     TieBreak,
     argmax_rows,
     as_generator,
+    distinct_answers,
     encode_answers,
     normalise_rows,
     vote_counts,
@@ -140,9 +141,7 @@ class MajorityVote(BaseClassificationAggregator):
         self.labels_ = answers.label_series(chosen)
         self.probas_ = answers.proba_frame(normalise_rows(counts))
         # crowd-kit's skills_: the share of a worker's distinct (task, label) answers equal to the label chosen
-        cell = np.unique((answers.task * answers.n_workers + answers.worker) * answers.n_labels + answers.label)
-        label, pair = cell % answers.n_labels, cell // answers.n_labels
-        task, worker = pair // answers.n_workers, pair % answers.n_workers
+        task, worker, label = distinct_answers(answers)
         right = np.bincount(worker, weights=label == chosen[task], minlength=answers.n_workers)
         given = np.bincount(worker, minlength=answers.n_workers)
         self.skills_ = answers.worker_series(np.divide(right, given, out=np.zeros(answers.n_workers), where=given > 0))
