@@ -44,6 +44,7 @@ import pandas as pd
 import simpy
 from tqdm import tqdm
 
+from sim.features import FeatureSource, ItemFeatures
 from sim.raters import RaterPopulation, Raters, drift_walk, sample_raters
 from sim.records import AnswerTimeline, CampaignResult, items_table, raters_table
 from sim.response import (
@@ -58,7 +59,7 @@ from sim.response import (
 )
 from sim.store import QUALIFICATION, WORK, AnswerStore, Rows
 from sim.streams import stream
-from sim.tasks import Items, TaskDesign, sample_items
+from sim.tasks import Items, TaskDesign, sample_groups, sample_items
 from sim.validation import ConfigError, check_choice, check_float, check_int
 from strategies.assignment.base import WAIT, AssignmentPolicy
 from strategies.assignment.fixed import FixedRedundancy
@@ -296,7 +297,10 @@ class CampaignRun:
         assignment: AssignmentPolicy | None = None,
         quality: Sequence[QualityControl] = (),
         draw: DrawMode = "auto",
+        features: FeatureSource | None = None,
     ) -> None:
+        if features is not None:
+            design = features.adapt(design)  # a data set fixes the number of items and classes
         self.design = design
         self.population = population
         self.campaign = campaign
@@ -310,6 +314,12 @@ class CampaignRun:
         needs_gold_pool = design.gold_fraction > 0 or self.qualification is not None
         items_rng, pool_rng = stream(seed, replicate, "items"), stream(seed, replicate, "items", 1)
         self.items: Items = sample_items(design, items_rng, gold_pool=needs_gold_pool, extra=pool_rng)
+        groups = sample_groups(self.items.n_total, design.group_share, stream(seed, replicate, "groups"))
+        if groups is not None:
+            self.items = dataclasses.replace(self.items, group=groups)
+        self.features: ItemFeatures | None = None
+        if features is not None:
+            self.items, self.features = features.attach(self.items, design, seed, replicate)
         self.raters: Raters = sample_raters(population, design.n_classes, seed, replicate)
         self.colluding = bool((self.raters.collusion_group >= 0).any())
         reactive = self.policy.needs_labels or any(c.needs_labels for c in self.quality) or self.colluding
@@ -750,6 +760,7 @@ class CampaignRun:
             copy_probability=self.population.collusion_copy_probability,
             items_model=self.items,
             revised=revised,
+            features=self.features,
         )
 
     def _expected_accuracy(self) -> np.ndarray:
@@ -798,6 +809,7 @@ class CampaignRun:
             complexity=complexity,
             ability_offset=offset if np.any(offset) else 0.0,
             bias_shrink=timeline.bias_shrink if np.any(timeline.bias_shrink) else 0.0,
+            group=None if items.group is None else items.group[timeline.item],
         )
 
 
@@ -1073,6 +1085,7 @@ def simulate(
     assignment: AssignmentPolicy | None = None,
     quality: Sequence[QualityControl] = (),
     draw: DrawMode = "auto",
+    features: FeatureSource | None = None,
 ) -> CampaignResult:
     """Run one campaign and return its tables. Same arguments, bit-identical tables.
 
@@ -1080,11 +1093,13 @@ def simulate(
     control and rater lifecycle options (:mod:`strategies.quality`). Neither object is changed: each run works on
     its own copy. ``draw``: when labels are drawn; ``auto`` draws each page's labels as it is given only when
     something reacts to them (``as_given`` forces it, ``at_end`` refuses a campaign that needs them). ``progress``:
-    a progress bar of answers (default: only on an interactive terminal, never when ``CI`` is set).
+    a progress bar of answers (default: only on an interactive terminal, never when ``CI`` is set). ``features``:
+    where the items' features come from (:mod:`sim.features`; a data set also sets the items' labels and
+    difficulty), for a downstream model and the noisy-label detectors; None: items without features.
     """
     run = CampaignRun(
         task or TaskDesign(), raters or RaterPopulation(), campaign or Campaign(), seed, replicate, assignment,
-        quality, draw,
+        quality, draw, features,
     )  # fmt: skip
     env = simpy.Environment()
     run.env = env

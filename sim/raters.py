@@ -105,6 +105,13 @@ class RaterPopulation:
         collusion_group_size: raters per collusion group.
         collusion_copy_probability: probability that a colluder copies the group's first answer to the item rather
             than answering on its own.
+        group_gap: logits a model-archetype rater loses on items of group 1 (``task.group_share``), on average:
+            raters less accurate on a minority's items (the label bias audited by Sap et al., "The Risk of Racial
+            Bias in Hate Speech Detection", ACL 2019).
+        group_gap_sd: spread of the gap between raters (rater j's gap ~ Normal(group_gap, group_gap_sd)).
+        group_bias: on items of group 1, the share of a model-archetype rater's wrong answers that go to label
+            ``group_bias_label`` (a stereotyped label) instead of the usual confuser-or-bias mixture.
+        group_bias_label: the label that ``group_bias`` pulls wrong answers on group 1 towards.
     """
 
     n_raters: int = 100
@@ -138,6 +145,10 @@ class RaterPopulation:
     colluder_share: float = 0.0
     collusion_group_size: int = 3
     collusion_copy_probability: float = 0.8
+    group_gap: float = 0.0
+    group_gap_sd: float = 0.0
+    group_bias: float = 0.0
+    group_bias_label: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_raters", check_int("raters.n_raters", self.n_raters, 1))  # 2e4 -> 20000
@@ -179,6 +190,10 @@ class RaterPopulation:
             self, "collusion_group_size", check_int("raters.collusion_group_size", self.collusion_group_size, 2)
         )  # 2e4 -> 20000
         check_probability("raters.collusion_copy_probability", self.collusion_copy_probability)
+        check_float("raters.group_gap", self.group_gap)
+        check_float("raters.group_gap_sd", self.group_gap_sd, 0.0)
+        check_probability("raters.group_bias", self.group_bias)
+        object.__setattr__(self, "group_bias_label", check_int("raters.group_bias_label", self.group_bias_label, 0))
         check_choice("raters.learning_curve", self.learning_curve, LEARNING_CURVES)
         check_choice("raters.adversary_strategy", self.adversary_strategy, ADVERSARY_STRATEGIES)
         if shares.get("condorcet", 0) > 0:
@@ -237,6 +252,7 @@ class Raters:
     quits: np.ndarray  # bool: the rater quits after its last session rather than finishing its shift
     collusion_group: np.ndarray  # collusion group id, -1 for raters outside any group
     archetype_code: np.ndarray  # archetype as its index in ARCHETYPE_TABLE
+    group_gap: np.ndarray | None = None  # logits lost on items of group 1 (None: no gap)
 
     @property
     def n_raters(self) -> int:
@@ -292,7 +308,16 @@ def sample_raters(population: RaterPopulation, n_classes: int, seed: int, replic
         quits=quits,
         collusion_group=collusion_groups(population, seed, replicate),
         archetype_code=np.array([ARCHETYPE_CODE[name] for name in archetype], dtype=np.int64),
+        group_gap=group_gaps(population, seed, replicate),
     )
+
+
+def group_gaps(population: RaterPopulation, seed: int, replicate: int) -> np.ndarray | None:
+    """Each rater's accuracy gap on items of group 1 (logits), from a stream of its own (None without a gap)."""
+    if population.group_gap == 0 and population.group_gap_sd == 0:
+        return None
+    normals = stream(seed, replicate, "group_gap").standard_normal(population.n_raters)
+    return population.group_gap + population.group_gap_sd * normals
 
 
 def collusion_groups(population: RaterPopulation, seed: int, replicate: int) -> np.ndarray:

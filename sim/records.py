@@ -16,6 +16,7 @@ from sim.tasks import Items
 
 if TYPE_CHECKING:
     from sim.campaign import RaterRecord
+    from sim.features import ItemFeatures
     from sim.response import Situation
 
 ANSWER_COLUMNS: tuple[str, ...] = (
@@ -90,6 +91,7 @@ class CampaignResult:
     copy_probability: float = field(default=0.0, repr=False)
     items_model: Items | None = field(default=None, repr=False)
     revised: bool = field(default=False, repr=False)
+    features: ItemFeatures | None = field(default=None, repr=False)  # the items' features and a clean test set
 
     def answer_situation(self) -> Situation | None:
         """The answer model's inputs for every row of :attr:`answers` (built when first asked for)."""
@@ -151,6 +153,8 @@ def items_table(items: Items, answers: pd.DataFrame, done: np.ndarray, revised: 
             "done": np.concatenate([done, np.zeros(items.n_total - done.shape[0], dtype=bool)]),
         }
     )
+    if items.group is not None:
+        table["group"] = items.group
     if items.revised is not None:
         table["revised"] = items.revised
         table["label_before_revision"] = items.true_label

@@ -15,6 +15,8 @@ For rater j answering item i, the honest (and expert) raters follow a logistic i
   training of :math:`t` minutes (half-life :math:`h`) removes;
 * :math:`d_i(c)` the item's effective difficulty (:func:`sim.tasks.effective_difficulty`).
 
+On items of group 1 (:attr:`sim.tasks.TaskDesign.group_share`) a rater loses its ``group_gap`` (logits), and a share
+``group_bias`` of its wrong answers goes to ``group_bias_label`` (see :class:`sim.raters.RaterPopulation`).
 Calibration sessions and ability drift add an offset :math:`o_j` (logits) to :math:`a_j`, and calibration shrinks
 the rater's bias toward uniform by a share :math:`s_j`. A wrong answer goes to the item's confuser with probability
 ``confuser_weight`` (correlated errors) and otherwise is drawn from the rater's bias over the wrong labels. The other
@@ -98,6 +100,7 @@ class Situation:
     complexity: np.ndarray | float | None = None  # guideline complexity the rater works by; None: the design's
     ability_offset: np.ndarray | float = 0.0
     bias_shrink: np.ndarray | float = 0.0
+    group: np.ndarray | None = None  # the item's group (0/1); None: every item in group 0
 
     @property
     def n_classes(self) -> int:
@@ -118,6 +121,7 @@ class Situation:
             complexity=None if self.complexity is None else _rows(self.complexity, rows),
             ability_offset=_rows(self.ability_offset, rows),
             bias_shrink=_rows(self.bias_shrink, rows),
+            group=None if self.group is None else self.group[rows],
         )
 
     def with_labels(self, true_label: np.ndarray, confuser: np.ndarray) -> Situation:
@@ -130,6 +134,8 @@ def model_logit(s: Situation) -> np.ndarray:
     ability = s.raters.ability[s.worker]
     if np.any(s.ability_offset):
         ability = ability + s.ability_offset
+    if s.group is not None and s.raters.group_gap is not None:
+        ability = ability - s.raters.group_gap[s.worker] * s.group
     return (
         ability
         + learning_boost(s.practice, s.population)
@@ -172,6 +178,12 @@ def _wrong_answer_mixture(s: Situation) -> np.ndarray:
     weight = s.design.confuser_weight
     wrong *= 1.0 - weight
     wrong[rows, s.confuser] += weight
+    if s.group is not None and s.population.group_bias > 0:
+        # on group 1 a share of the wrong answers goes to the stereotyped label (where it is a wrong label)
+        label = s.population.group_bias_label
+        pulled = s.population.group_bias * s.group * (s.true_label != label)
+        wrong *= (1.0 - pulled)[:, None]
+        wrong[:, label] += pulled
     return wrong
 
 

@@ -2,9 +2,9 @@
 
 ``SeedSequence(seed, spawn_key=(replicate, stream, *key))`` gives each part of a run its own independent stream:
 rater profiles, items, each rater's answers, arrivals, assignment, aggregation, each rater's ability drift, collusion
-groups and quality control. Each rater's stream is keyed by the rater's index,
-so adding a rater or changing the redundancy does not reshuffle anyone else's draws and every design in a sweep sees
-the same raters and items (common random numbers).
+groups, quality control, items' groups and features, and the downstream models. Each rater's stream is keyed by the
+rater's index, so adding a rater or changing the redundancy does not reshuffle anyone else's draws and every design
+in a sweep sees the same raters and items (common random numbers).
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ STREAM_IDS: dict[str, int] = {
     "collusion": 8,
     "quality": 9,
     "calibration": 10,  # crowdlab calibrate: the bootstrap of a pilot and its indirect inference
+    "groups": 11,  # each item's group (fairness)
+    "group_gap": 12,  # each rater's accuracy gap on group 1
+    "features": 13,  # items' features and the clean test set (sim.features)
+    "downstream": 14,  # the downstream model and the noisy-label detectors (experiments.downstream)
+    "relabel": 15,  # which items a relabeling pass sends back (random selection)
 }
 
 

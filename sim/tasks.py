@@ -54,6 +54,8 @@ class TaskDesign:
         revision_hours: simulated hours at which the guidelines are revised; None for no revision.
         revised_complexity: guideline complexity after the revision; None keeps ``guideline_complexity``.
         revised_fraction: share of items whose label definition the revision changes.
+        group_share: share of items in group 1 (a protected attribute for the fairness study; raters' accuracy or
+            bias may depend on it, see :class:`sim.raters.RaterPopulation`); 0: every item is in group 0.
     """
 
     n_items: int = 3000
@@ -76,6 +78,7 @@ class TaskDesign:
     revision_hours: float | None = None
     revised_complexity: float | None = None
     revised_fraction: float = 0.0
+    group_share: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_items", check_int("task.n_items", self.n_items, 1))  # 2e4 -> 20000
@@ -101,6 +104,7 @@ class TaskDesign:
         if self.revised_complexity is not None:
             check_probability("task.revised_complexity", self.revised_complexity)
         check_probability("task.revised_fraction", self.revised_fraction)
+        check_probability("task.group_share", self.group_share)
         if self.revision_hours is None and (self.revised_complexity is not None or self.revised_fraction > 0):
             raise ConfigError(
                 "task.revised_complexity and task.revised_fraction need task.revision_hours (hours > 0, when the "
@@ -150,6 +154,7 @@ class Items:
     version_confuser: np.ndarray | None = None  # (2, n)
     version_difficulty: np.ndarray | None = None  # (2, n) effective difficulty
     version_seconds: np.ndarray | None = None  # (2, n) median seconds
+    group: np.ndarray | None = None  # int 0/1 per item (None: all in group 0), see TaskDesign.group_share
 
     @property
     def n_total(self) -> int:
@@ -228,6 +233,14 @@ def sample_items(
         n_regular=design.n_items,
         **versions,
     )
+
+
+def sample_groups(n_items: int, share: float, rng: np.random.Generator) -> np.ndarray | None:
+    """Group 1 with probability ``share`` per item (None when ``share`` is 0), from a stream of its own so that the
+    other item attributes do not change with it."""
+    if share == 0:
+        return None
+    return (rng.random(n_items) < share).astype(np.int64)
 
 
 def _concatenate(regular: Items, pool: Items, design: TaskDesign) -> Items:
