@@ -37,7 +37,8 @@ tables under results/runs/<date>/<time>/ (with -m: one job per combination, unde
   crowdlab run --cfg job                                  # print the whole composed config
   crowdlab run --info defaults                            # where each config group's option comes from
 
-Config groups: task, raters, campaign, assignment, quality, aggregators, experiment (README.md lists the keys).
+Config groups: task, raters, campaign, assignment, quality, aggregators, features, downstream, detectors,
+experiment (README.md lists the keys).
 """
 
 

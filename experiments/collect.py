@@ -39,13 +39,30 @@ METRICS: tuple[str, ...] = (
     "qc_recall",
     "score_precision",
     "score_recall",
+    "accuracy_group0",
+    "accuracy_group1",
+    "accuracy_gap",
+    "downstream_accuracy",
+    "downstream_macro_f1",
+    "downstream_ece",
+    "downstream_log_loss",
+    "downstream_accuracy_group0",
+    "downstream_accuracy_group1",
+    "downstream_accuracy_gap",
+    "downstream_training_items",
+    "downstream_accuracy_true_labels",
 )
 # metrics that are shares: their intervals are cut at 0 and 1
 BOUNDED: frozenset[str] = frozenset({"accuracy", "accuracy_labeled", "coverage", "macro_f1", "stopped_share",
                                       "qc_precision", "qc_recall", "score_precision", "score_recall", "brier", "ece",
-                                      "top10_recall"})  # fmt: skip
-CORRELATIONS: frozenset[str] = frozenset({"kendall_tau", "spearman"})  # their intervals stay within [-1, 1]
-DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality")
+                                      "top10_recall", "accuracy_group0", "accuracy_group1", "downstream_accuracy",
+                                      "downstream_macro_f1", "downstream_ece", "downstream_accuracy_group0",
+                                      "downstream_accuracy_group1", "downstream_accuracy_true_labels"})  # fmt: skip
+# their intervals stay within [-1, 1]: correlations, and differences of two shares
+CORRELATIONS: frozenset[str] = frozenset({"kendall_tau", "spearman", "accuracy_gap", "downstream_accuracy_gap"})
+DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality", "features", "downstream")
+# the noisy-label detectors' scores, one column per detector: auroc_confident_learning, ...
+DETECTOR_PREFIXES: tuple[str, ...] = ("auroc_", "average_precision_", "precision_", "recall_", "flagged_")
 SHOWN: tuple[str, ...] = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "spend", "duration_hours")
 
 
@@ -101,6 +118,8 @@ def summarise(metrics: pd.DataFrame, by: list[str] | None = None, names: tuple[s
     the mean, sd, n and 95% confidence interval (Student t over replicates)."""
     by = [*design_columns(metrics), "aggregator"] if by is None else by
     present = [metric for metric in names if metric in metrics.columns]
+    if names is METRICS:  # and every detector's scores (experiments.detection), named after the detector
+        present += [column for column in metrics.columns if column.startswith(DETECTOR_PREFIXES)]
     empty = [column for column in by if metrics[column].isna().any()]
     if empty:  # a design whose value is null (no budget, say) is a design too
         metrics = metrics.astype({column: object for column in empty})
@@ -112,7 +131,8 @@ def summarise(metrics: pd.DataFrame, by: list[str] | None = None, names: tuple[s
     with np.errstate(invalid="ignore"):
         quantile = stdtrit(np.maximum(n - 1, 1), 0.975)  # Student t's 97.5% point
         half_width = np.where(n > 1, quantile * summary["sd"] / np.sqrt(n), np.nan)
-    bounded = summary["metric"].isin(BOUNDED).to_numpy()  # a share's interval stays within [0, 1]
+    # a share's interval stays within [0, 1]
+    bounded = (summary["metric"].isin(BOUNDED) | summary["metric"].str.startswith(DETECTOR_PREFIXES)).to_numpy()
     correlation = summary["metric"].isin(CORRELATIONS).to_numpy()
     low, high = summary["mean"] - half_width, summary["mean"] + half_width
     summary["ci95_low"] = np.where(bounded, np.maximum(low, 0.0), np.where(correlation, np.maximum(low, -1.0), low))

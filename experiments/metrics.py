@@ -57,6 +57,20 @@ def macro_f1(estimate: pd.Series, truth: pd.Series) -> float:
     return float(np.mean(f1))
 
 
+def group_scores(labels: pd.Series, result: CampaignResult) -> dict[str, float]:
+    """Label accuracy on the items of group 0 and of group 1 and the gap between them (group 0 minus group 1), when
+    the items have groups (``task.group_share`` > 0); an unlabeled item counts as wrong, as in ``accuracy``."""
+    if "group" not in result.items.columns:
+        return {}
+    items = result.items.set_index("task").loc[result.truth.index]
+    correct = labels.reindex(result.truth.index).to_numpy() == result.truth.to_numpy()
+    group = items["group"].to_numpy()
+    if not ((group == 0).any() and (group == 1).any()):
+        return {}
+    by_group = [float(correct[group == g].mean()) for g in (0, 1)]
+    return {"accuracy_group0": by_group[0], "accuracy_group1": by_group[1], "accuracy_gap": by_group[0] - by_group[1]}
+
+
 def campaign_scores(result: CampaignResult) -> dict[str, Any]:
     """Cost, duration and redundancy actually achieved by the campaign."""
     ledger = result.ledger
@@ -132,6 +146,7 @@ def evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
         aggregator.fit(result.worker_answers())
     fit_seconds = time.perf_counter() - start
     scores = label_scores(aggregator.labels_, result.truth, getattr(aggregator, "probas_", None))
+    scores.update(group_scores(aggregator.labels_, result))
     campaign = campaign_scores(result)
     correct_labels = scores["accuracy"] * scores["n_items"]
     return {

@@ -33,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from tqdm import tqdm
 
 from experiments.collect import summarise, wide_view
+from experiments.detection import detector_columns
 from experiments.metrics import evaluate, needs_gold, rater_quality_scores
 from experiments.storage import (
     TABLE_FORMATS,
@@ -68,6 +69,10 @@ def design_values(cfg: DictConfig) -> dict[str, Any]:
     values["quality"] = "+".join(cfg.get("quality") or {}) or "none"
     nodes = {group: cfg[group] for group in ("task", "raters", "campaign", "assignment")}
     nodes.update({f"quality.{name}": node for name, node in (cfg.get("quality") or {}).items()})
+    for group in OPTIONAL_GROUPS:
+        values[group] = option_name(group, cfg[group]) if cfg.get(group) is not None else "none"
+        if cfg.get(group) is not None:
+            nodes[group] = cfg[group]
     for group, config in nodes.items():
         node = OmegaConf.to_container(config, resolve=True)
         assert isinstance(node, dict)
@@ -84,6 +89,8 @@ def design_values(cfg: DictConfig) -> dict[str, Any]:
     return values
 
 
+DOWNSTREAM_SHOWN: tuple[str, ...] = ("downstream_accuracy", "downstream_ece", "downstream_accuracy_gap")
+OPTIONAL_GROUPS: tuple[str, ...] = ("features", "downstream")  # option "none" sets the group to null
 ARCHETYPE_SHARE = re.compile(r"^\+{0,2}raters\.archetypes\.(\w+)=")
 
 
@@ -130,10 +137,14 @@ def remove_if_empty(folder: Path) -> None:
 def option_name(group: str, node: DictConfig) -> str:
     """The name of the ``conf/<group>/`` option whose ``_target_`` built ``node`` (its class name if none)."""
     target = str(OmegaConf.select(node, "_target_", default=""))
+    matches: list[tuple[int, str]] = []
     for option in available(group):
-        if str(OmegaConf.select(OmegaConf.load(CONF / group / f"{option}.yaml"), "_target_", default="")) == target:
-            return option
-    return target.rsplit(".", 1)[-1]
+        config = OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml"), resolve=False)
+        if isinstance(config, dict) and str(config.get("_target_", "")) == target:
+            # options of one class (downstream models, data sets) differ in a value: the most values in common wins
+            same = sum(1 for key, value in config.items() if key in node and str(value) == str(node[key]))
+            matches.append((-same, option))
+    return min(matches)[1] if matches else target.rsplit(".", 1)[-1]
 
 
 def _cached(built: dict[str, Any] | None, key: str, node: DictConfig, make: Any) -> Any:
@@ -221,6 +232,9 @@ class Job:
     aggregators: dict[str, Any]
     progress: bool
     table_format: str
+    features: Any = None  # sim.features.FeatureSource, or None for items without features
+    downstream: Any = None  # experiments.downstream.Downstream, or None
+    detectors: dict[str, Any] | None = None  # noisy-label detectors by config name (strategies.cleaning)
 
 
 def prepare(cfg: DictConfig, built: dict[str, Any] | None = None) -> Job:
@@ -255,20 +269,88 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
     if progress is not None and not isinstance(progress, bool):
         raise ConfigError(f"progress must be true, false or null (only on a terminal), got {progress!r}")
     table_format = check_choice("output.format", cfg.get("output", {}).get("format", "parquet"), TABLE_FORMATS)
-    validate_design(task, raters, campaign, assignment, quality)
+    features, downstream = (_optional(cfg, group, built) for group in OPTIONAL_GROUPS)
+    if downstream is not None and features is None:
+        raise ConfigError(
+            f"downstream={option_name('downstream', cfg.downstream)} trains a model on the items' features, and the "
+            "items have none (features=none); accepted values: features=gaussian, digits, wine or breast_cancer"
+        )
+    detectors = build_detectors(cfg, built)
+    if detectors and features is None:
+        raise ConfigError(
+            f"detectors {list(detectors)} score the items' labels from their features, and the items have none "
+            "(features=none); accepted values: features=gaussian, digits, wine or breast_cancer, or detectors=[]"
+        )
+    validate_design(features.adapt(task) if features is not None else task, raters, campaign, assignment, quality)
     return Job(seed, n_replicates, task, raters, campaign, assignment, quality, aggregators,
-               interactive_terminal() if progress is None else progress, table_format)  # fmt: skip
+               interactive_terminal() if progress is None else progress, table_format, features,
+               downstream, detectors)  # fmt: skip
+
+
+def build_detectors(cfg: DictConfig, cache: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Noisy-label detectors by their config name (conf/detectors/<name>.yaml), in the order chosen."""
+    built = {}
+    for name, node in (cfg.get("detectors") or {}).items():
+        if not isinstance(node, DictConfig):
+            raise ConfigError(
+                f"detectors.{name} = {node!r} is not a detector: a detector's YAML file starts with the line "
+                "'# @package detectors.NAME', NAME its file name, as conf/detectors/confident_learning.yaml does"
+            )
+        try:
+            built[str(name)] = _cached(cache, f"detectors.{name}", node, lambda node=node: instantiate(node))
+        except InstantiationException as error:
+            if isinstance(error.__cause__, SettingError):
+                raise ConfigError(f"detectors.{name}.{error.__cause__}") from None
+            raise
+    return built
+
+
+def _optional(cfg: DictConfig, group: str, built: dict[str, Any] | None) -> Any:
+    """The object of an optional group (``features``, ``downstream``), or None for its option ``none``."""
+    node = cfg.get(group)
+    if node is None:
+        return None
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        raise ConfigError(f"{group} must be one of the options {available(group)}, got {node!r}")
+    try:
+        return _cached(built, group, node, lambda: instantiate(node, _convert_="all"))
+    except InstantiationException as error:
+        unknown = re.search(r"unexpected keyword argument '([^']+)'", str(error.__cause__))
+        if unknown is None:
+            raise
+        settings = [str(k) for k in node if k != "_target_"]
+        raise ConfigError(
+            f"{group}.{unknown.group(1)} is not a setting of {group} ({option_name(group, node)}); accepted keys: "
+            f"{', '.join(settings)}"
+        ) from None
 
 
 def score_replicate(job: Job, replicate: int, rater_scores: bool = False) -> tuple[Any, list[dict[str, Any]]]:
     """Simulate replicate ``replicate`` of a prepared run and score every aggregator on its answers (they all see
     the same campaign): the campaign's result and one metrics row per aggregator."""
     result = simulate(job.task, job.raters, job.campaign, seed=job.seed, replicate=replicate, progress=job.progress,
-                      assignment=job.assignment, quality=job.quality)  # fmt: skip
+                      assignment=job.assignment, quality=job.quality, features=job.features)  # fmt: skip
     quality_scores = rater_quality_scores(result, rater_scores) if job.quality or rater_scores else {}
-    rows = [{"aggregator": name, **evaluate(seeded(aggregator, job.seed, replicate), result), **quality_scores,
-             "seed": job.seed, "replicate": replicate} for name, aggregator in job.aggregators.items()]  # fmt: skip
+    ceiling = job.downstream.ceiling(result, job.seed, replicate) if job.downstream is not None else {}
+    rows = []
+    for name, aggregator in job.aggregators.items():
+        fitted = seeded(aggregator, job.seed, replicate)
+        row = {"aggregator": name, **evaluate(fitted, result), **quality_scores}
+        if job.downstream is not None:
+            row.update(downstream_row(job.downstream, fitted, result, job.seed, replicate), **ceiling)
+        if job.detectors and not result.worker_answers().empty:
+            for detector_name, detector in job.detectors.items():
+                mine = seeded(detector, job.seed, replicate)
+                row.update(detector_columns(detector_name, mine, result, fitted.labels_))
+        rows.append({**row, "seed": job.seed, "replicate": replicate})
     return result, rows
+
+
+def downstream_row(downstream: Any, fitted: Any, result: Any, seed: int, replicate: int) -> dict[str, Any]:
+    """The downstream model's scores trained on ``fitted``'s estimates (none when nothing was collected)."""
+    if result.worker_answers().empty:
+        return {"downstream_accuracy": 0.0, "downstream_training_items": 0.0}
+    return downstream.evaluate(result, fitted.labels_, getattr(fitted, "probas_", None), seed, replicate)
 
 
 def seeded(aggregator: Any, seed: int, replicate: int) -> Any:
@@ -363,7 +445,8 @@ def write_out(text: str) -> None:
 def report(cfg: DictConfig, metrics: pd.DataFrame) -> str:
     """The printed summary of a run: the campaign's first replicate, then every aggregator's scores over all."""
     # accuracy counts an unlabeled item as wrong; accuracy_labeled scores only the labeled ones: shown side by side
-    shown = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "brier", "fit_seconds")
+    shown: tuple[str, ...] = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "brier", "fit_seconds")
+    shown += tuple(column for column in ("accuracy_gap", *DOWNSTREAM_SHOWN) if column in metrics.columns)
     table = wide_view(summarise(metrics, by=["aggregator"]), shown)
     ledger = metrics.iloc[0]
     n = int(cfg.n_replicates)

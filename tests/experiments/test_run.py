@@ -20,9 +20,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from experiments.collect import load_metrics, summarise
+from experiments.downstream import Downstream
 from experiments.run import build_design, run
 from experiments.storage import atomic_write, read_table
 from sim import Campaign, RaterPopulation, TaskDesign
+from sim.features import FeatureSource
 from sim.validation import ConfigError
 from strategies.assignment import AssignmentPolicy
 from strategies.quality import QualityControl
@@ -48,6 +50,15 @@ def test_every_option_composes_and_builds(group):
         assert all(isinstance(control, QualityControl) for control in quality)
         for node in cfg.aggregators.values():
             assert hasattr(instantiate(node), "fit")
+
+
+@pytest.mark.parametrize(("group", "kind"), [("features", FeatureSource), ("downstream", Downstream)])
+def test_every_optional_option_composes_and_builds(group, kind):
+    """``none`` sets the group to null; every other option builds its object."""
+    assert composed([f"{group}=none"])[group] is None
+    for option in sorted((CONF / group).glob("*.yaml")):
+        if option.stem != "none":
+            assert isinstance(instantiate(composed([f"{group}={option.stem}"])[group]), kind)
 
 
 def test_run_writes_every_table_and_a_tidy_metrics_row_per_aggregator_and_replicate(tmp_path):
