@@ -8,6 +8,10 @@ from strategies.assignment.best_of import BestOf
 from strategies.assignment.delta_margin import DeltaMargin
 from strategies.assignment.fixed import FixedRedundancy
 from strategies.assignment.posterior import PosteriorThreshold
+from strategies.assignment.relabel import Relabel
 from strategies.assignment.uncertainty import Uncertainty
 
-__all__ = ["WAIT", "AssignmentPolicy", "BestOf", "DeltaMargin", "FixedRedundancy", "PosteriorThreshold", "Uncertainty"]
+__all__ = [
+    "WAIT", "AssignmentPolicy", "BestOf", "DeltaMargin", "FixedRedundancy", "PosteriorThreshold", "Relabel",
+    "Uncertainty",
+]  # fmt: skip
