@@ -5,9 +5,10 @@
     crowdlab plan [OVERRIDE ...]       the cheapest design that reaches an accuracy target (plan.* settings)
     crowdlab calibrate ANSWERS ...     the rater and task model of a pilot's real answers, and predictions
     crowdlab bench AGGREGATOR ...      a seeded leaderboard of aggregators, with baselines
+    crowdlab lesson NAME [--small]     a wisdom-of-crowds lesson: its figure, claim and page (--list lists them)
 
 Each subcommand is a module with its own entry point (``experiments.run``, ``experiments.collect``, ...), so that
-``python -m experiments.run`` keeps working; a new subcommand (``lesson``, say) is one more line in
+``python -m experiments.run`` keeps working; a new subcommand is one more line in
 :data:`COMMANDS`.
 """
 
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "plan": ("experiments.plan", "main", "the cheapest design that reaches a quality target, and the cost front"),
     "calibrate": ("experiments.calibrate", "main", "fit the rater and task model to a pilot's real answers; predict"),
     "bench": ("experiments.bench", "main", "a seeded leaderboard of aggregators on scenarios and real data; baselines"),
+    "lesson": ("experiments.lessons.page", "main", "a wisdom-of-crowds lesson: simulate, draw, write its page; --list"),
 }
 
 RUN_HELP = """usage: crowdlab run [-m] [KEY=VALUE ...]

@@ -1,0 +1,58 @@
+"""Each lesson's claim, asserted at small size against its closed form; and `crowdlab lesson` writes the page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments.cli import main as crowdlab
+from experiments.lessons import condorcet, heterogeneous_crowd, lessons, spammers
+
+
+def test_condorcet_points_lie_on_the_binomial_curves():
+    """Every simulated majority accuracy is within 3 standard errors of the binomial sum; below p = 1/2 the crowd
+    gets worse as it grows, above it better."""
+    table = condorcet.run(small=True).table
+    z = (table["majority_accuracy"] - table["closed_form"]) / table["standard_error"]
+    assert (np.abs(z) < 3).all(), table[np.abs(z) >= 3]
+    for p, points in table.groupby("rater_accuracy"):
+        ends = points.sort_values("crowd_size")["majority_accuracy"].to_numpy()[[0, -1]]
+        assert (ends[1] > ends[0]) == (p > 0.5)
+
+
+def test_two_weaker_raters_pull_the_majority_below_the_best_one_but_not_the_weighted_vote():
+    """At q = 0.55 the closed form puts the majority of (0.9, q, q) at 0.748, below 0.9: the simulated majority is
+    there within 3 standard errors and far below the best rater; the log-odds weighted vote matches the best."""
+    table = heterogeneous_crowd.run(small=True).table
+    at = table[table["weaker_accuracy"] == 0.55].set_index("method")["accuracy"]
+    n = table["n_items"].iloc[0]
+    closed = float(heterogeneous_crowd.majority_of_three(0.9, 0.55))
+    assert abs(at["majority vote"] - closed) < 3 * np.sqrt(closed * (1 - closed) / n)
+    assert at["majority vote"] < at["best rater alone"] - 0.1
+    assert at["log-odds weighted vote"] >= at["best rater alone"] - 3 * np.sqrt(0.09 / n)
+    high = table[table["weaker_accuracy"] == 0.85].set_index("method")["accuracy"]
+    assert high["majority vote"] > high["best rater alone"]  # strong enough, they help (closed form 0.948)
+
+
+def test_spammers_cost_majority_vote_the_square_and_the_best_methods_the_share():
+    """Log-log slopes of the answers needed for 1% error against the informative share: -2 for majority vote, -1 for
+    the oracle and Dawid-Skene, each within 20% (measured at small size: -2.22, -1.05, -1.16)."""
+    findings = spammers.run(small=True)
+    slopes = {line.split(" of ")[1].split(":")[0]: float(line.rsplit(" ", 1)[1].rstrip("."))
+              for line in findings.measured if line.startswith("Fitted")}  # fmt: skip
+    assert slopes["majority vote"] == pytest.approx(-2, rel=0.2)
+    assert slopes["oracle"] == pytest.approx(-1, rel=0.2)
+    assert slopes["Dawid-Skene"] == pytest.approx(-1, rel=0.2)
+
+
+def test_the_lesson_command_lists_and_writes_a_page(tmp_path, capsys):
+    assert crowdlab(["lesson", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in lessons())
+    assert crowdlab(["lesson", "heterogeneous_crowd", "--small", "--out", str(tmp_path)]) == 0
+    for name in ("lesson.md", "lesson.html", "points.csv", "heterogeneous_crowd.png", "heterogeneous_crowd.svg"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    page = (tmp_path / "lesson.md").read_text()
+    assert heterogeneous_crowd.CLAIM in page and heterogeneous_crowd.TRY in page
+    assert crowdlab(["lesson", "no_such_lesson"]) == 2
+    assert "accepted values" in capsys.readouterr().err
