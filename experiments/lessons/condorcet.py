@@ -64,9 +64,9 @@ def run(small: bool = False, seed: int = 0) -> Findings:
     table = pd.DataFrame(rows)
     figure, axes = plt.subplots(figsize=(7.5, 5))
     fine = np.arange(1, sizes.max() + 1, 2)
-    for index, (p, points) in enumerate(table.groupby("rater_accuracy")):
-        color = f"C{index}"
-        axes.plot(fine, majority_accuracy(fine, float(p)), color=color, label=f"closed form, p = {p:g}")
+    for index, (level, points) in enumerate(table.groupby("rater_accuracy")):
+        color, p = f"C{index}", float(level)  # type: ignore[arg-type]
+        axes.plot(fine, majority_accuracy(fine, p), color=color, label=f"closed form, p = {p:g}")
         half = 1.96 * np.sqrt(points["majority_accuracy"] * (1 - points["majority_accuracy"]) / n_items)
         axes.errorbar(points["crowd_size"], points["majority_accuracy"], yerr=half, fmt="o", color=color,
                       markersize=4, capsize=2, label=f"simulated, p = {p:g}")  # fmt: skip

@@ -8,9 +8,10 @@ import html
 import io
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 import matplotlib
 
@@ -37,10 +38,14 @@ def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     for extension in ("png", "svg"):
         buffer = io.BytesIO()
         figure.savefig(buffer, format=extension, dpi=130, bbox_inches="tight")
-        paths.append(atomic_write(folder / f"{stem}.{extension}", lambda file, b=buffer: file.write(b.getvalue()),
-                                  binary=True))  # fmt: skip
+        write = partial(_write_bytes, buffer.getvalue())
+        paths.append(atomic_write(folder / f"{stem}.{extension}", write, binary=True))
     plt.close(figure)
     return paths
+
+
+def _write_bytes(content: bytes, file: IO[bytes]) -> None:
+    file.write(content)
 
 
 def write_lesson(lesson: ModuleType, findings: Findings, folder: Path) -> Path:

@@ -115,7 +115,7 @@ def run(small: bool = False, seed: int = 0) -> Findings:
             left.errorbar(line["answers_per_item"], line["error"],
                           yerr=[line["error"] - line["error_low"], line["error_high"] - line["error"]],
                           fmt="o" + style, color=f"C{index}", markersize=3, capsize=2, linewidth=1,
-                          label=f"{method}, {share:.0%} spammers")  # fmt: skip
+                          label=f"{method}, {float(share):.0%} spammers")  # type: ignore[arg-type]  # fmt: skip
     left.axhline(TARGET_ERROR, color="grey", linestyle=":", label=f"target: {TARGET_ERROR:.0%} error")
     left.set_xscale("log")
     left.set_yscale("log")
