@@ -317,6 +317,9 @@ class CampaignRun:
         groups = sample_groups(self.items.n_total, design.group_share, stream(seed, replicate, "groups"))
         if groups is not None:
             self.items = dataclasses.replace(self.items, group=groups)
+        if population.accuracy_correlation > 0:  # one draw per item, shared by the raters who answer it
+            quantiles = stream(seed, replicate, "competence").random(self.items.n_total)
+            self.items = dataclasses.replace(self.items, competence=quantiles)
         self.features: ItemFeatures | None = None
         if features is not None:
             self.items, self.features = features.attach(self.items, design, seed, replicate)
@@ -810,6 +813,7 @@ class CampaignRun:
             ability_offset=offset if np.any(offset) else 0.0,
             bias_shrink=timeline.bias_shrink if np.any(timeline.bias_shrink) else 0.0,
             group=None if items.group is None else items.group[timeline.item],
+            competence=None if items.competence is None else items.competence[timeline.item],
         )
 
 

@@ -73,6 +73,11 @@ class RaterPopulation:
         expert_fatigue_scale: multiplier of experts' fatigue (experts tire more slowly).
         expert_time_factor: multiplier of experts' time per item.
         accuracy: constant accuracy of ``condorcet`` raters (required when any are present).
+        accuracy_correlation: correlation rho in [0, 1) between ``condorcet`` raters' correctness on one item: each
+            item's probability of a right answer is drawn once, q_i ~ Beta(p (1/rho - 1), (1 - p) (1/rho - 1)) with
+            mean p = ``accuracy``, and every condorcet rater is right on it with probability q_i (the beta-binomial
+            model of correlated votes; Ladha, "The Condorcet jury theorem, free speech, and correlated votes", AJPS
+            1992; Kaniovski and Zaigraev, Theory and Decision 2011). 0: independent raters.
         confusion: K x K row-stochastic matrix (or a list of them) for ``confusion`` raters.
         learning_curve: ``power`` (Newell & Rosenbloom 1981, the power law of practice), ``exponential`` (Heathcote,
             Brown & Mewhort 2000, who find it fits individual learners better) or ``none``.
@@ -124,6 +129,7 @@ class RaterPopulation:
     expert_fatigue_scale: float = 0.5
     expert_time_factor: float = 1.2
     accuracy: float | None = None
+    accuracy_correlation: float = 0.0
     confusion: Sequence | None = None
     learning_curve: str = "power"
     learning_gain: float = 0.5
@@ -193,6 +199,12 @@ class RaterPopulation:
         check_float("raters.group_gap", self.group_gap)
         check_float("raters.group_gap_sd", self.group_gap_sd, 0.0)
         check_probability("raters.group_bias", self.group_bias)
+        check_float("raters.accuracy_correlation", self.accuracy_correlation, 0.0, 1.0, high_open=True)
+        if self.accuracy_correlation > 0 and shares.get("condorcet", 0) <= 0:
+            raise ConfigError(
+                f"raters.accuracy_correlation = {self.accuracy_correlation} correlates condorcet raters, and there are "
+                "none; accepted values: raters.accuracy_correlation=0, or give condorcet raters a share"
+            )
         object.__setattr__(self, "group_bias_label", check_int("raters.group_bias_label", self.group_bias_label, 0))
         check_choice("raters.learning_curve", self.learning_curve, LEARNING_CURVES)
         check_choice("raters.adversary_strategy", self.adversary_strategy, ADVERSARY_STRATEGIES)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import betaincinv, expit
 
 from sim.raters import ARCHETYPES, RaterPopulation, Raters
 from sim.tasks import TaskDesign
@@ -101,6 +101,7 @@ class Situation:
     ability_offset: np.ndarray | float = 0.0
     bias_shrink: np.ndarray | float = 0.0
     group: np.ndarray | None = None  # the item's group (0/1); None: every item in group 0
+    competence: np.ndarray | None = None  # the item's competence quantile in U(0, 1) (correlated condorcet raters)
 
     @property
     def n_classes(self) -> int:
@@ -122,6 +123,7 @@ class Situation:
             ability_offset=_rows(self.ability_offset, rows),
             bias_shrink=_rows(self.bias_shrink, rows),
             group=None if self.group is None else self.group[rows],
+            competence=None if self.competence is None else self.competence[rows],
         )
 
     def with_labels(self, true_label: np.ndarray, confuser: np.ndarray) -> Situation:
@@ -212,7 +214,12 @@ def adversary_probabilities(s: Situation) -> np.ndarray:
 
 
 def condorcet_probabilities(s: Situation) -> np.ndarray:
-    return _correct_or_wrong(s, s.raters.accuracy[s.worker], _uniform_wrong(s))
+    accuracy = s.raters.accuracy[s.worker]
+    rho = s.population.accuracy_correlation
+    if rho > 0 and s.competence is not None:  # the item's own accuracy, shared by every rater: Beta(mean accuracy)
+        concentration = 1.0 / rho - 1.0
+        accuracy = betaincinv(accuracy * concentration, (1.0 - accuracy) * concentration, s.competence)
+    return _correct_or_wrong(s, accuracy, _uniform_wrong(s))
 
 
 def confusion_probabilities(s: Situation) -> np.ndarray:

@@ -27,6 +27,7 @@ STREAM_IDS: dict[str, int] = {
     "features": 13,  # items' features and the clean test set (sim.features)
     "downstream": 14,  # the downstream model and the noisy-label detectors (experiments.downstream)
     "relabel": 15,  # which items a relabeling pass sends back (random selection)
+    "competence": 16,  # each item's competence quantile (raters.accuracy_correlation)
 }
 
 

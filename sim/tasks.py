@@ -155,6 +155,7 @@ class Items:
     version_difficulty: np.ndarray | None = None  # (2, n) effective difficulty
     version_seconds: np.ndarray | None = None  # (2, n) median seconds
     group: np.ndarray | None = None  # int 0/1 per item (None: all in group 0), see TaskDesign.group_share
+    competence: np.ndarray | None = None  # U(0, 1) quantile of the item's competence (raters.accuracy_correlation)
 
     @property
     def n_total(self) -> int:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from experiments.cli import main as crowdlab
-from experiments.lessons import condorcet, heterogeneous_crowd, lessons, spammers
+from experiments.lessons import condorcet, correlated_errors, heterogeneous_crowd, lessons, spammers
 
 
 def test_condorcet_points_lie_on_the_binomial_curves():
@@ -56,3 +56,18 @@ def test_the_lesson_command_lists_and_writes_a_page(tmp_path, capsys):
     assert heterogeneous_crowd.CLAIM in page and heterogeneous_crowd.TRY in page
     assert crowdlab(["lesson", "no_such_lesson"]) == 2
     assert "accepted values" in capsys.readouterr().err
+
+
+def test_correlated_errors_follow_the_beta_binomial_curve_toward_its_plateau():
+    """Every point within 3 standard errors of the beta-binomial sum; with correlation the curve flattens: the last
+    step of crowd size gains less than a tenth of the first per added rater, and with correlation 0.15 or more the
+    largest crowd (25) is within 0.03 of the plateau."""
+    table = correlated_errors.run(small=True).table
+    z = (table["majority_accuracy"] - table["closed_form"]) / table["standard_error"]
+    assert (np.abs(z) < 3).all(), table[np.abs(z) >= 3]
+    for rho, points in table[table["correlation"] > 0].groupby("correlation"):
+        points = points.sort_values("crowd_size")
+        gain = np.diff(points["closed_form"].to_numpy()) / np.diff(points["crowd_size"].to_numpy())
+        assert gain[-1] < 0.1 * gain[0], rho
+        if rho >= 0.15:
+            assert abs(points["majority_accuracy"].iloc[-1] - points["plateau"].iloc[0]) < 0.03
