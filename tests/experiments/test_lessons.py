@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from experiments.cli import main as crowdlab
-from experiments.lessons import condorcet, correlated_errors, heterogeneous_crowd, lessons, spammers
+from experiments.lessons import (
+    condorcet,
+    correlated_errors,
+    fatigue_and_breaks,
+    heterogeneous_crowd,
+    lessons,
+    spammers,
+)
 
 
 def test_condorcet_points_lie_on_the_binomial_curves():
@@ -71,3 +78,16 @@ def test_correlated_errors_follow_the_beta_binomial_curve_toward_its_plateau():
         assert gain[-1] < 0.1 * gain[0], rho
         if rho >= 0.15:
             assert abs(points["majority_accuracy"].iloc[-1] - points["plateau"].iloc[0]) < 0.03
+
+
+def test_fatigue_lowers_answers_with_time_on_task_and_long_sessions_lower_the_labels():
+    """Answers right after a break beat those after two hours on task; every bin's accuracy is within 3 standard
+    errors of the answer model's own mean P(correct) there; majority vote falls from 30- to 240-minute sessions."""
+    table = fatigue_and_breaks.run(small=True).table
+    longest = table[(table["session_minutes"] == 240) & (table["n"] >= 30)].sort_values("minutes_on_task")
+    assert longest["accuracy"].iloc[0] > longest["accuracy"].iloc[-1] + 0.08
+    binned = table[table["n"] >= 30]
+    z = (binned["accuracy"] - binned["model"]) / np.sqrt(binned["model"] * (1 - binned["model"]) / binned["n"])
+    assert (np.abs(z) < 3.5).all()
+    campaign = table.drop_duplicates("session_minutes").set_index("session_minutes")["campaign_accuracy"]
+    assert campaign[30] > campaign[240] + 0.08
