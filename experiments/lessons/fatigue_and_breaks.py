@@ -32,7 +32,7 @@ SOURCE = (
     "recovery curves of sim/response.py."
 )
 SESSIONS: tuple[int, ...] = (30, 60, 120, 240)
-BINS = np.arange(0, 241, 20)
+BINS: list[float] = [float(edge) for edge in range(0, 241, 20)]
 
 
 def campaign(session_minutes: int, n_items: int, seed: int):
