@@ -21,7 +21,7 @@ that are not a finite 2-d numeric array, a single class, a class too rare to cro
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import clone
@@ -142,11 +142,11 @@ class BaseDetector:
         for name, setting in self.settings.items():
             setting.check(name, getattr(self, name))
 
-    def fit(self, X: Any, labels: Any, **kwargs: Any) -> Self:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # each subclass defines ``fit(X, labels, ...) -> Self`` with the keywords it needs (pred_probs, answers, ...)
 
     def fit_predict(self, X: Any, labels: Any, **kwargs: Any) -> np.ndarray:
-        return self.fit(X, labels, **kwargs).issues_
+        fitted: BaseDetector = self.fit(X, labels, **kwargs)  # type: ignore[attr-defined]
+        return fitted.issues_
 
     def _model(self) -> Any:
         model = getattr(self, "model", None)
