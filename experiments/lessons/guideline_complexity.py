@@ -33,7 +33,7 @@ TRAINING: tuple[float, ...] = (0.0, 20.0)
 
 
 def _cheapest(training: float, designs: pd.DataFrame) -> str:
-    best = designs.loc[designs["cost_per_correct_label"].idxmin()]
+    best = designs.iloc[int(np.argmin(designs["cost_per_correct_label"].to_numpy()))]
     name = "no training" if training == 0 else f"{training:g} min training"
     return f"{name} at complexity {best['complexity']:g} (${best['cost_per_correct_label']:.3f})"
 
@@ -58,7 +58,8 @@ def run(small: bool = False, seed: int = 0) -> Findings:
                          "duration_hours": result.ledger["duration_hours"], "n_items": n_items})  # fmt: skip
     table = pd.DataFrame(rows)
     figure, (left, right_axes) = plt.subplots(1, 2, figsize=(13, 5))
-    for index, (training, points) in enumerate(table.groupby("training_minutes")):
+    for index, training in enumerate(TRAINING):
+        points = table[table["training_minutes"] == training]
         color, name = f"C{index}", "no training" if training == 0 else f"{training:g} minutes of training"
         shown = (("accuracy", "o-", "all items", "n_items"),
                  ("accuracy_ambiguous", "s--", "ambiguous items", "n_ambiguous"))  # fmt: skip
@@ -90,7 +91,7 @@ def run(small: bool = False, seed: int = 0) -> Findings:
         f"Without training: accuracy {wide[(0.0, 0.0)]:.3f} at complexity 0 and {wide[(0.0, 1.0)]:.3f} at 1.",
         f"With {TRAINING[1]:g} minutes of training: {wide[(TRAINING[1], 0.0)]:.3f} at complexity 0 and "
         f"{wide[(TRAINING[1], 1.0)]:.3f} at 1.",
-        "Cheapest correct label: " + ", ".join(_cheapest(t, group) for t, group in table.groupby("training_minutes"))
+        "Cheapest correct label: " + ", ".join(_cheapest(t, table[table["training_minutes"] == t]) for t in TRAINING)
         + ".",
     ]  # fmt: skip
     return Findings({"guideline_complexity": figure}, table, measured)
