@@ -80,7 +80,7 @@ def run(small: bool = False, seed: int = 0) -> Findings:
              ylabel="share of items labeled right")  # fmt: skip
     left.legend(fontsize=8)
     right_axes.set(
-        title="Cost per correct label (pay per answer and paid training)",
+        title="Cost per correct label (answers at $0.05, training at $12 an hour)",
         xlabel="guideline complexity (0: one line, 1: rule book)",
         ylabel="spend / correct labels ($)",
     )
