@@ -32,6 +32,13 @@ class Findings:
     measured: list[str] = field(default_factory=list)
 
 
+def png(figure: Any) -> bytes:
+    """``figure`` as PNG bytes (what a page and a notebook show)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=130, bbox_inches="tight")
+    return buffer.getvalue()
+
+
 def save_figure(figure: Any, folder: Path, stem: str) -> list[Path]:
     """``figure`` as ``stem.png`` and ``stem.svg`` in ``folder``, each written atomically."""
     paths = []
@@ -78,6 +85,50 @@ def write_lesson(lesson: ModuleType, findings: Findings, folder: Path) -> Path:
     return folder / "lesson.md"
 
 
+def markdown_of_docstring(text: str) -> str:
+    """A module docstring's reStructuredText math as Markdown math (``:math:`x``` -> ``$x$``, ``.. math::`` blocks
+    -> ``$$ ... $$``), for a notebook's text cell."""
+    import re
+
+    text = re.sub(r":math:`([^`]*)`", r"$\1$", text)
+
+    def block(match: re.Match[str]) -> str:
+        body = " ".join(line.strip() for line in match.group(1).splitlines())
+        return f"$$ {body} $$\n\n"
+
+    text = re.sub(r"\.\. math::\s*((?:.+\n?)(?:[ \t]+.+\n?)*)", block, text)
+    return text.replace("``", "`")
+
+
+def notebook(name: str, small: bool = True) -> Any:
+    """Lesson ``name`` as a Jupyter notebook built from its module (one source): the claim and the model, a cell
+    that runs it (``SMALL`` at the top sets the size), its measured numbers, table and figures, and what to try."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from experiments.lessons import lessons
+
+    lesson = lessons()[name]
+    cells = [
+        new_markdown_cell(f"# {lesson.TITLE}\n\n{lesson.CLAIM}\n\n{markdown_of_docstring(lesson.__doc__ or '')}"),
+        new_code_cell(f"SMALL = {small}  # False: the full size (under 30 s on a laptop)"),
+        new_code_cell(
+            f"from experiments.lessons import {name}\n\nfindings = {name}.run(small=SMALL)\n"
+            "print('\\n'.join(findings.measured))"
+        ),
+        new_code_cell("findings.table.head(20)"),
+        new_code_cell(
+            "from IPython.display import Image, display\n\nfrom experiments.lessons.page import png\n\n"
+            "for figure in findings.figures.values():\n    display(Image(png(figure)))"
+        ),
+        new_markdown_cell(f"## Try next\n\n```bash\n{lesson.TRY}\n```\n\n## Source\n\n{lesson.SOURCE}"),
+    ]
+    book = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})  # fmt: skip
+    nbformat.validate(book)
+    return book
+
+
 def main(arguments: list[str] | None = None) -> int:
     from experiments.lessons import lessons
 
@@ -88,6 +139,7 @@ def main(arguments: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="folder for the page (default results/lessons/NAME)")
     parser.add_argument("--small", action="store_true", help="fewer items and sizes: a quick run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--notebook", action="store_true", help="also write lesson.ipynb (built from the module)")
     options = parser.parse_args(arguments)
     if options.list or options.name is None:
         for name, lesson in found.items():
@@ -101,5 +153,10 @@ def main(arguments: list[str] | None = None) -> int:
     folder = options.out if options.out is not None else Path("results") / "lessons" / options.name
     findings = lesson.run(small=options.small, seed=options.seed)
     page = write_lesson(lesson, findings, folder)
+    if options.notebook:
+        import nbformat
+
+        text = nbformat.writes(notebook(options.name, small=options.small))
+        write_text(text, folder / "lesson.ipynb")
     print(f"{lesson.TITLE}\n{lesson.CLAIM}\n" + "\n".join(findings.measured) + f"\npage: {page}")
     return 0

@@ -15,6 +15,7 @@ from experiments.lessons import (
     lessons,
     spammers,
 )
+from experiments.lessons.page import notebook
 
 
 def test_condorcet_points_lie_on_the_binomial_curves():
@@ -105,3 +106,16 @@ def test_complex_guidelines_hurt_untrained_raters_and_help_trained_ones():
     gain_ambiguous = table.loc[(20.0, 1.0), "accuracy_ambiguous"] - table.loc[(20.0, 0.0), "accuracy_ambiguous"]
     gain_clear = table.loc[(20.0, 1.0), "accuracy_clear"] - table.loc[(20.0, 0.0), "accuracy_clear"]
     assert gain_ambiguous > gain_clear + 0.1
+
+
+@pytest.mark.parametrize("name", sorted(lessons()))
+def test_every_lesson_notebook_executes_at_small_size(name, tmp_path):
+    """The notebook built from the module runs top to bottom in a fresh kernel and shows its figures."""
+    nbclient = pytest.importorskip("nbclient")
+    book = notebook(name, small=True)
+    client = nbclient.NotebookClient(book, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    client.execute()
+    outputs = [output for cell in book.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [(output.ename, output.evalue) for output in outputs if output.output_type == "error"]
+    assert any("image/png" in output.get("data", {}) for output in outputs)
