@@ -457,6 +457,12 @@ def report(cfg: DictConfig, metrics: pd.DataFrame) -> str:
         + (replicates if n > 1 else "")
     ]
     lines.append(table.to_string(index=False))
+    aurocs = [column for column in metrics.columns if column.startswith("auroc_")]
+    if aurocs:
+        by_aggregator = metrics.groupby("aggregator", sort=False)[aurocs].mean()
+        by_aggregator.columns = [column.removeprefix("auroc_") for column in aurocs]
+        lines.append("noisy-label detectors, AUROC against the labels that are wrong (mean over replicates):")
+        lines.append(by_aggregator.round(3).reset_index().to_string(index=False))
     quality = [column for column in QUALITY_METRICS if column in metrics.columns]
     if quality:
         first = metrics.drop_duplicates("replicate")

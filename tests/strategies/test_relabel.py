@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sim import Campaign, ConfigError, RaterPopulation, TaskDesign, simulate
+from sim.features import GaussianFeatures
 from strategies.assignment import Relabel
 
 
@@ -42,6 +43,13 @@ def test_uncertainty_sends_back_the_items_with_the_least_agreement():
     agreement = first.groupby("task")["label"].agg(lambda labels: labels.value_counts().iloc[0])
     sent_back = result.items.set_index("task").loc[agreement.index, "answers"] == 5
     assert agreement[sent_back].mean() < agreement[~sent_back].mean() - 0.25
+
+
+def test_the_detector_selection_needs_features_and_runs_with_them():
+    with pytest.raises(ConfigError, match=r"assignment\.selection=detector"):
+        _run(Relabel(share=0.1, selection="detector"))
+    result = _run(Relabel(share=0.1, selection="detector"), features=GaussianFeatures())
+    assert (result.items.loc[~result.items["is_gold"], "answers"] == 5).sum() == 60
 
 
 def test_same_seed_same_relabeled_items():

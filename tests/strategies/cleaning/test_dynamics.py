@@ -17,9 +17,7 @@ from strategies.cleaning._dynamics import (
     record_training_dynamics,
     standardise,
 )
-from strategies.cleaning.area_under_margin import AreaUnderMargin
 from strategies.cleaning.base import DetectionError
-from strategies.cleaning.data_maps import DataMaps
 from strategies.cleaning.forgetting_events import ForgettingEvents, forgetting_counts
 
 
@@ -179,16 +177,3 @@ def test_default_model_measurement():
         print(f"{model_name:30s} mean of the sets: {mean.round(3)}, overall {mean.mean():.3f}")
     default = np.mean([results["MLP(128) (default)", set_name][:3] for set_name in data_sets])
     assert default > 0.8
-
-
-@pytest.mark.slow
-def test_time_per_fit_on_5000_items():
-    """Seconds per fit, 5,000 items x 20 features, 3 classes (printed with ``-s``)."""
-    X, labels, flipped = noisy_gaussians(0, 5000, 3, 20, 2.0)
-    for detector in (ForgettingEvents(random_state=0), AreaUnderMargin(random_state=0), DataMaps(random_state=0)):
-        start = time.perf_counter()
-        detector.fit(X, labels)
-        seconds = time.perf_counter() - start
-        auroc = roc_auc_score(flipped, detector.scores_)
-        print(f"{type(detector).__name__}: {seconds:.1f} s, AUROC {auroc:.3f}")
-        assert auroc > 0.8
