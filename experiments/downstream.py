@@ -89,13 +89,17 @@ class Downstream:
         """Train on the estimates (``labels`` and ``probas`` per task, an aggregator's) and score on the test set."""
         features = _features(result)
         X, y, weight = self.training_rows(result, features, labels, probas)
-        if X.shape[0] == 0 or np.unique(y).shape[0] < 2:
-            # nothing (or a single class) to learn from: the model predicts nothing right
-            return {"downstream_accuracy": 0.0, "downstream_training_items": float(labels.notna().sum())}
-        model = self.build(_random_state(seed, replicate))
-        model.fit(X, y, **_weight_argument(model, weight))
+        if X.shape[0] == 0:  # nothing to learn from: no prediction is right
+            return {"downstream_accuracy": 0.0, "downstream_training_items": 0.0}
+        if np.unique(y).shape[0] < 2:  # one class: the model can only predict it
+            from sklearn.dummy import DummyClassifier
+
+            model = DummyClassifier(strategy="most_frequent").fit(X, y)
+        else:
+            model = self.build(_random_state(seed, replicate))
+            model.fit(X, y, **_weight_argument(model, weight))
         scores = held_out_scores(model, features)
-        scores["downstream_training_items"] = float(labels.notna().sum())
+        scores["downstream_training_items"] = float(labels.notna().sum())  # items (raw: their answers are the rows)
         return scores
 
     def ceiling(self, result: CampaignResult, seed: int, replicate: int) -> dict[str, Any]:

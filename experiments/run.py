@@ -252,6 +252,9 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
     seed = check_int("seed", cfg.seed, 0)
     n_replicates = check_int("n_replicates", cfg.n_replicates, 1)
     task, raters, campaign, assignment, quality = build_design(cfg, built)
+    features, downstream = (_optional(cfg, group, built) for group in OPTIONAL_GROUPS)
+    if features is not None:
+        task = features.adapt(task)  # a data set fixes the classes: every check below sees them
     aggregators = build_aggregators(cfg, built)
     binary = [name for name, aggregator in aggregators.items() if getattr(aggregator, "binary_only", False)]
     if binary and task.n_classes > 2:
@@ -269,7 +272,6 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
     if progress is not None and not isinstance(progress, bool):
         raise ConfigError(f"progress must be true, false or null (only on a terminal), got {progress!r}")
     table_format = check_choice("output.format", cfg.get("output", {}).get("format", "parquet"), TABLE_FORMATS)
-    features, downstream = (_optional(cfg, group, built) for group in OPTIONAL_GROUPS)
     if downstream is not None and features is None:
         raise ConfigError(
             f"downstream={option_name('downstream', cfg.downstream)} trains a model on the items' features, and the "
@@ -281,7 +283,7 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
             f"detectors {list(detectors)} score the items' labels from their features, and the items have none "
             "(features=none); accepted values: features=gaussian, digits, wine or breast_cancer, or detectors=[]"
         )
-    validate_design(features.adapt(task) if features is not None else task, raters, campaign, assignment, quality)
+    validate_design(task, raters, campaign, assignment, quality)
     return Job(seed, n_replicates, task, raters, campaign, assignment, quality, aggregators,
                interactive_terminal() if progress is None else progress, table_format, features,
                downstream, detectors)  # fmt: skip
@@ -302,6 +304,11 @@ def build_detectors(cfg: DictConfig, cache: dict[str, Any] | None = None) -> dic
             if isinstance(error.__cause__, SettingError):
                 raise ConfigError(f"detectors.{name}.{error.__cause__}") from None
             raise
+        if getattr(built[str(name)], "score", None) == "test_influence":
+            raise ConfigError(
+                f"detectors.{name}.score=test_influence needs a test set with labels, which a campaign's detectors "
+                "are not given (they score the training labels); accepted values: score=self_influence"
+            )
     return built
 
 
@@ -318,7 +325,7 @@ def _optional(cfg: DictConfig, group: str, built: dict[str, Any] | None) -> Any:
         unknown = re.search(r"unexpected keyword argument '([^']+)'", str(error.__cause__))
         if unknown is None:
             raise
-        settings = [str(k) for k in node if k != "_target_"]
+        settings = [str(k) for k in node if k not in ("_target_", unknown.group(1))]
         raise ConfigError(
             f"{group}.{unknown.group(1)} is not a setting of {group} ({option_name(group, node)}); accepted keys: "
             f"{', '.join(settings)}"

@@ -849,6 +849,16 @@ def validate_design(
     the pool and the campaign): a design's errors come before any money is spent. Raises :class:`ConfigError`."""
     _one_of(quality, Qualification)
     _one_of(quality, Calibration)
+    if population.group_bias > 0 and population.group_bias_label >= design.n_classes:
+        raise ConfigError(
+            f"raters.group_bias_label = {population.group_bias_label} is not a label of task.n_classes = "
+            f"{design.n_classes}; accepted values: 0..{design.n_classes - 1}"
+        )
+    if design.group_share == 0 and (population.group_gap or population.group_gap_sd or population.group_bias):
+        raise ConfigError(
+            "raters.group_gap, group_gap_sd and group_bias act on items of group 1, and there are none "
+            "(task.group_share = 0); accepted values: task.group_share in (0, 1], e.g. 0.3"
+        )
     for control in quality:
         control.validate(design, population, campaign)
     (assignment if assignment is not None else FixedRedundancy()).validate(design, population, campaign)

@@ -18,7 +18,8 @@ Two sources, each a ``features`` option (``conf/features/``):
   groups). The clean test set is drawn from the same model (``n_test`` items of the same task design).
 * :class:`DatasetFeatures`, real: a data set shipped inside scikit-learn (``digits``, ``wine``, ``breast_cancer``;
   nothing is downloaded). A stratified ``test_fraction`` is held out as the clean test set; the rest are the items
-  (``task.n_items`` of them at most, ``task.n_classes`` set to the data set's). Item difficulty comes from a
+  (``task.n_items`` of them at most, and gold questions drawn apart from them; ``task.n_classes`` and
+  ``task.class_priors`` set to the data set's). Item difficulty comes from a
   reference model's cross-validated margin :math:`m_i = \log p_i(y_i) - \max_{k \ne y_i} \log p_i(k)` (a
   logistic regression): the items' ranks by margin are mapped onto the design's difficulty distribution (the
   lowest margin gets the highest difficulty), the ``ambiguous_fraction`` of items with the lowest margins are the
@@ -141,7 +142,7 @@ class DatasetFeatures(FeatureSource):
     Attributes:
         name: ``digits`` (1,797 images, 10 classes, 64 features), ``wine`` (178, 3, 13) or ``breast_cancer``
             (569, 2, 30).
-        test_fraction: share held out (stratified) as the clean test set.
+        test_fraction: share held out (stratified) as the clean test set (at least 5 items of each class must stay).
     """
 
     name: str = "digits"
@@ -160,21 +161,38 @@ class DatasetFeatures(FeatureSource):
         X, y = loaders[self.name](return_X_y=True)
         return np.asarray(X, dtype=float), np.asarray(y, dtype=np.int64)
 
+    def _test_sizes(self, y: np.ndarray) -> np.ndarray:
+        """Items of each class held out for the test set (at least one)."""
+        return np.array([max(1, round(self.test_fraction * np.sum(y == k))) for k in np.unique(y)])
+
     def _split(self, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Stratified indices of the pool (items) and of the test set."""
         test = []
-        for label in np.unique(y):  # a loop over classes
+        for label, size in zip(np.unique(y), self._test_sizes(y), strict=True):  # a loop over classes
             members = rng.permutation(np.flatnonzero(y == label))
-            test.append(members[: max(1, round(self.test_fraction * members.size))])
+            test.append(members[:size])
         held_out = np.zeros(y.shape[0], dtype=bool)
         held_out[np.concatenate(test)] = True
         return rng.permutation(np.flatnonzero(~held_out)), np.flatnonzero(held_out)
 
     def adapt(self, design: TaskDesign) -> TaskDesign:
+        """The design on this data set: its classes and their shares, and at most as many items as the pool holds
+        after the test set and, with gold questions, the gold pool (drawn from the data set too, at most a fifth of
+        the pool)."""
         design = super().adapt(design)
         _, y = self._load()
-        n_pool = y.shape[0] - sum(max(1, round(self.test_fraction * np.sum(y == k))) for k in np.unique(y))
-        return replace(design, n_items=min(design.n_items, n_pool), n_classes=int(y.max()) + 1, class_priors=None)
+        pool_per_class = np.bincount(y) - self._test_sizes(y)
+        if pool_per_class.min() < 5:
+            raise ConfigError(
+                f"features.test_fraction = {self.test_fraction} leaves {int(pool_per_class.min())} item(s) of a class "
+                f"of {self.name} to label; accepted values: a test_fraction that leaves at least 5 per class, e.g. 0.3"
+            )
+        n_pool = int(pool_per_class.sum())
+        # gold questions come out of the pool too: at most a fifth of it (wine's pool holds 125 items)
+        n_gold = min(design.n_gold, n_pool // 5) if design.gold_fraction > 0 else design.n_gold
+        n_items = min(design.n_items, n_pool - (n_gold if design.gold_fraction > 0 else 0))
+        shares = tuple(float(share) for share in np.bincount(y) / y.shape[0])
+        return replace(design, n_items=n_items, n_gold=n_gold, n_classes=len(shares), class_priors=shares)
 
     def attach(self, items: Items, design: TaskDesign, seed: int, replicate: int) -> tuple[Items, ItemFeatures]:
         from sklearn.linear_model import LogisticRegression
@@ -192,9 +210,14 @@ class DatasetFeatures(FeatureSource):
         own = log_p[rows, y_all[pool]]
         log_p[rows, y_all[pool]] = -np.inf
         margin, confuser = own - log_p.max(axis=1), log_p.argmax(axis=1)
-        # regular items: the first n_regular of the (shuffled) pool; gold questions: drawn from the pool again
+        # regular items: the first n_regular of the (shuffled) pool; gold questions: the next ones, or, for a
+        # qualification test's pool that adapt() did not reserve room for, drawn again from the whole pool
         n_regular, n_gold = items.n_regular, items.n_total - items.n_regular
-        chosen = np.concatenate([np.arange(n_regular), rng.integers(0, pool.size, n_gold)])
+        if n_regular + n_gold <= pool.size:
+            gold = np.arange(n_regular, n_regular + n_gold)
+        else:
+            gold = rng.choice(pool.size, n_gold, replace=n_gold > pool.size)
+        chosen = np.concatenate([np.arange(n_regular), gold])
         order = np.argsort(np.argsort(-margin[chosen], kind="stable"), kind="stable")  # 0: largest margin
         difficulty = design.difficulty_mean + design.difficulty_sd * norm.ppf((order + 0.5) / chosen.size)
         ambiguous = order >= chosen.size - round(design.ambiguous_fraction * chosen.size)

@@ -200,6 +200,12 @@ class RaterPopulation:
         check_float("raters.group_gap_sd", self.group_gap_sd, 0.0)
         check_probability("raters.group_bias", self.group_bias)
         check_float("raters.accuracy_correlation", self.accuracy_correlation, 0.0, 1.0, high_open=True)
+        if self.accuracy_correlation > 0 and self.accuracy is not None and self.accuracy in (0.0, 1.0):
+            raise ConfigError(
+                f"raters.accuracy_correlation = {self.accuracy_correlation} needs raters.accuracy strictly between 0 "
+                f"and 1 (a Beta distribution with mean {self.accuracy} has no spread); accepted values: accuracy in "
+                "(0, 1), or raters.accuracy_correlation=0"
+            )
         if self.accuracy_correlation > 0 and shares.get("condorcet", 0) <= 0:
             raise ConfigError(
                 f"raters.accuracy_correlation = {self.accuracy_correlation} correlates condorcet raters, and there are "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -108,13 +109,21 @@ class Relabel(SequentialPolicy):
         probas = self._posteriors()
         if self.selection == "uncertainty":
             return np.argsort(probas.max(axis=1), kind="stable")[:n]
-        detector = self.detector
-        if detector is None:
-            from strategies.cleaning.confident_learning import ConfidentLearning
+        from strategies.cleaning.base import DetectionError
+        from strategies.cleaning.confident_learning import ConfidentLearning
 
-            detector = ConfidentLearning(random_state=int(stream(*self._seed, "relabel").integers(2**31 - 1)))
+        state = int(stream(*self._seed, "relabel").integers(2**31 - 1))  # the run's randomness, per replicate
+        detector = ConfidentLearning() if self.detector is None else copy.copy(self.detector)
+        if hasattr(detector, "random_state"):
+            detector.random_state = state
         labels = probas.argmax(axis=1)
-        scores = detector.fit(self._features.X[: self._n_items], labels).scores_
+        try:
+            scores = detector.fit(self._features.X[: self._n_items], labels).scores_
+        except DetectionError as error:
+            raise ConfigError(
+                f"{self.key}.detector ({type(detector).__name__}) cannot score the first pass's labels: {error}; "
+                f"accepted values: more items (task.n_items), or {self.key}.selection=random or uncertainty"
+            ) from None
         return np.argsort(-np.asarray(scores), kind="stable")[:n]
 
     def _posteriors(self) -> np.ndarray:

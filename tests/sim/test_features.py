@@ -89,6 +89,20 @@ def test_a_dataset_sets_items_classes_and_a_disjoint_test_set(name, n_classes, s
     assert set(np.unique(result.features.y_test)) == set(range(n_classes))
 
 
+def test_a_dataset_brings_its_class_shares_and_keeps_gold_apart_from_the_items():
+    """breast_cancer's classes are 37% and 63% (the oracle's prior follows); the gold questions are other items of
+    the pool than the regular ones, at most a fifth of it."""
+    result = _run(DatasetFeatures(name="breast_cancer"), task=TaskDesign(n_items=5000, gold_fraction=0.05))
+    items = result.items
+    regular, gold = (result.features.X[: len(items)][items["is_gold"].to_numpy() == flag] for flag in (False, True))
+    assert 0 < len(gold) <= (len(regular) + len(gold)) // 5
+    assert not (regular[:, None, :] == gold[None, :, :]).all(axis=2).any()  # no gold row repeats an item
+    from sim.features import DatasetFeatures as Source
+
+    design = Source(name="breast_cancer").adapt(TaskDesign())
+    assert design.class_priors == pytest.approx((212 / 569, 357 / 569))
+
+
 def test_dataset_difficulty_follows_the_reference_model():
     """On digits, raters are least accurate on the items a reference model finds hardest: answer accuracy falls
     from the easiest third of items (by the model's margin) to the hardest."""
@@ -109,6 +123,19 @@ def test_dataset_difficulty_follows_the_reference_model():
         (lambda: DatasetFeatures(test_fraction=1.0), "features.test_fraction"),
         (lambda: TaskDesign(group_share=1.5), "task.group_share"),
         (lambda: RaterPopulation(group_bias=-0.1), "raters.group_bias"),
+        (lambda: _run(raters=RaterPopulation(n_raters=40, group_gap=1.0)), "task.group_share"),
+        (
+            lambda: _run(
+                task=TaskDesign(n_items=50, group_share=0.5),
+                raters=RaterPopulation(n_raters=40, group_bias=0.5, group_bias_label=3),
+            ),
+            "group_bias_label",
+        ),
+        (lambda: _run(DatasetFeatures(name="wine", test_fraction=0.95)), "features.test_fraction"),
+        (
+            lambda: RaterPopulation(archetypes={"condorcet": 1.0}, accuracy=1.0, accuracy_correlation=0.2),
+            "strictly between 0 and 1",
+        ),
     ],
 )
 def test_bad_feature_settings_are_refused_by_name(make, match):
