@@ -60,7 +60,8 @@ BOUNDED: frozenset[str] = frozenset({"accuracy", "accuracy_labeled", "coverage",
                                       "downstream_accuracy_group1", "downstream_accuracy_true_labels"})  # fmt: skip
 # their intervals stay within [-1, 1]: correlations, and differences of two shares
 CORRELATIONS: frozenset[str] = frozenset({"kendall_tau", "spearman", "accuracy_gap", "downstream_accuracy_gap"})
-DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality", "features", "downstream")
+DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality", "features", "downstream.")
+DESIGN_NAMES: frozenset[str] = frozenset({"downstream"})  # an option's name (downstream_* columns are metrics)
 # the noisy-label detectors' scores, one column per detector: auroc_confident_learning, ...
 DETECTOR_PREFIXES: tuple[str, ...] = ("auroc_", "average_precision_", "precision_", "recall_", "flagged_")
 SHOWN: tuple[str, ...] = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "spend", "duration_hours")
@@ -74,7 +75,8 @@ def load_metrics(directory: str | Path) -> pd.DataFrame:
     files = sorted(directory.rglob("metrics.csv"))
     if not files:
         raise FileNotFoundError(f"no metrics.csv below {directory}: no finished run there")
-    tables = [pd.read_csv(file).assign(run_dir=str(file.parent.relative_to(directory))) for file in files]
+    # copy(): a wide table read from CSV is in many blocks, and adding a column to it warns (PerformanceWarning)
+    tables = [pd.read_csv(file).copy().assign(run_dir=str(file.parent.relative_to(directory))) for file in files]
     return pd.concat(tables, ignore_index=True)
 
 
@@ -85,7 +87,7 @@ def design_columns(metrics: pd.DataFrame) -> list[str]:
     """Config columns whose values differ between rows: what defines a design in this sweep. A hyperparameter of an
     assignment policy or quality option that is merely absent where another option was chosen is not one (the
     ``assignment`` and ``quality`` columns name the options)."""
-    config = [column for column in metrics.columns if column.startswith(DESIGN_PREFIXES)]
+    config = [column for column in metrics.columns if column.startswith(DESIGN_PREFIXES) or column in DESIGN_NAMES]
     varying = []
     for column in config:
         values = metrics[column]
