@@ -96,3 +96,15 @@ def test_a_campaign_without_features_is_refused():
     result = simulate(TaskDesign(n_items=50), RaterPopulation(n_raters=10), Campaign(redundancy=1), seed=0)
     with pytest.raises(ConfigError, match="features=gaussian"):
         Downstream().evaluate(result, pd.Series([0] * 50), None, seed=0, replicate=0)
+
+
+def test_collect_summarises_downstream_scores_as_metrics_not_designs():
+    """``downstream_accuracy`` is a score to average; ``downstream`` and ``downstream.model`` name the design."""
+    from experiments.collect import summarise
+
+    metrics = pd.DataFrame({"aggregator": ["mv"] * 4, "downstream": ["logistic"] * 2 + ["mlp"] * 2,
+                            "downstream.model": ["logistic"] * 2 + ["mlp"] * 2, "replicate": [0, 1, 0, 1],
+                            "accuracy": [0.7, 0.8, 0.7, 0.8], "downstream_accuracy": [0.6, 0.7, 0.5, 0.6]})  # fmt: skip
+    summary = summarise(metrics)
+    rows = summary[summary["metric"] == "downstream_accuracy"].set_index("downstream")["mean"]
+    assert rows.to_dict() == pytest.approx({"logistic": 0.65, "mlp": 0.55})
