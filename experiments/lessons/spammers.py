@@ -28,7 +28,7 @@ TITLE = "Spammers: answers per item needed for 1% error as the share of informat
 CLAIM = (
     "Majority vote needs answers per item in proportion to one over the square of the informative raters' share; "
     "methods that learn who is informative (Dawid-Skene) need them only in proportion to one over the share, as "
-    "the oracle does. With half the crowd spamming, that is the difference between four and two times the answers."
+    "the oracle does. With half the crowd spamming, that is, in theory, four times the answers against two."
 )
 TRY = "crowdlab run -m experiment=spammers"
 SOURCE = (
