@@ -73,8 +73,11 @@ def run_detector(detector: Any, result: CampaignResult, labels: pd.Series) -> di
     extra: dict[str, Any] = {}
     if "answers" in inspect.signature(detector.fit).parameters:  # a multi-annotator score also reads the answers
         extra = {"answers": result.worker_answers(), "tasks": tasks}
+    from strategies.cleaning.base import single_threaded
+
     start = time.perf_counter()
-    detector.fit(X, given, **extra)
+    with single_threaded():
+        detector.fit(X, given, **extra)
     seconds = time.perf_counter() - start
     scores = detection_scores(np.asarray(detector.scores_, dtype=float), np.asarray(detector.issues_, bool), wrong)
     return {**scores, "fit_seconds": seconds}

@@ -30,6 +30,7 @@ from sim.features import ItemFeatures
 from sim.records import CampaignResult
 from sim.streams import stream
 from sim.validation import ConfigError, check_choice, check_float, check_int
+from strategies.cleaning.base import single_threaded
 
 MODELS: tuple[str, ...] = ("logistic", "gradient_boosting", "mlp")
 TARGETS: tuple[str, ...] = ("hard", "soft", "raw")
@@ -87,6 +88,12 @@ class Downstream:
         self, result: CampaignResult, labels: pd.Series, probas: pd.DataFrame | None, seed: int, replicate: int
     ) -> dict[str, Any]:
         """Train on the estimates (``labels`` and ``probas`` per task, an aggregator's) and score on the test set."""
+        with single_threaded():
+            return self._evaluate(result, labels, probas, seed, replicate)
+
+    def _evaluate(
+        self, result: CampaignResult, labels: pd.Series, probas: pd.DataFrame | None, seed: int, replicate: int
+    ) -> dict[str, Any]:
         features = _features(result)
         X, y, weight = self.training_rows(result, features, labels, probas)
         if X.shape[0] == 0:  # nothing to learn from: no prediction is right
@@ -106,8 +113,9 @@ class Downstream:
         """The same model trained on every regular item's true label."""
         features = _features(result)
         model = self.build(_random_state(seed, replicate))
-        model.fit(features.X[: len(result.truth)], result.truth.to_numpy())
-        return {"downstream_accuracy_true_labels": held_out_scores(model, features)["downstream_accuracy"]}
+        with single_threaded():
+            model.fit(features.X[: len(result.truth)], result.truth.to_numpy())
+            return {"downstream_accuracy_true_labels": held_out_scores(model, features)["downstream_accuracy"]}
 
     def training_rows(
         self, result: CampaignResult, features: ItemFeatures, labels: pd.Series, probas: pd.DataFrame | None

@@ -109,7 +109,7 @@ class Relabel(SequentialPolicy):
         probas = self._posteriors()
         if self.selection == "uncertainty":
             return np.argsort(probas.max(axis=1), kind="stable")[:n]
-        from strategies.cleaning.base import DetectionError
+        from strategies.cleaning.base import DetectionError, single_threaded
         from strategies.cleaning.confident_learning import ConfidentLearning
 
         state = int(stream(*self._seed, "relabel").integers(2**31 - 1))  # the run's randomness, per replicate
@@ -118,7 +118,8 @@ class Relabel(SequentialPolicy):
             detector.random_state = state
         labels = probas.argmax(axis=1)
         try:
-            scores = detector.fit(self._features.X[: self._n_items], labels).scores_
+            with single_threaded():
+                scores = detector.fit(self._features.X[: self._n_items], labels).scores_
         except DetectionError as error:
             raise ConfigError(
                 f"{self.key}.detector ({type(detector).__name__}) cannot score the first pass's labels: {error}; "

@@ -37,6 +37,15 @@ class DetectionError(ValueError):
     """Malformed input to a detector; the message names the argument and what was expected."""
 
 
+def single_threaded() -> Any:
+    """A context in which scikit-learn's native code (OpenMP, BLAS) runs on one thread: a sweep already runs one job
+    per core, and threads on a busy machine spin against each other (gradient boosting slowed tenfold when they
+    did). Results do not depend on it."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
 def default_model() -> Any:
     """Standardised features into an L2-regularised (C = 1) multinomial logistic regression."""
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500))
