@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(metrics)
     out = Path(args.out) if args.out else Path(args.directory) / "summary.csv"
     write_csv(summary, out)
-    shown = SHOWN + tuple(m for m in ("answers_per_item", "qc_precision", "qc_recall") if m in set(summary["metric"]))
+    measured = set(summary["metric"])
+    shown = SHOWN + tuple(m for m in ("answers_per_item", "qc_precision", "qc_recall", *EXTRA_SHOWN) if m in measured)
     designs = design_columns(metrics)
     kept = independent_columns(metrics, designs)  # assignment.redundancy follows campaign.redundancy: shown once
     table = wide_view(summary, shown).drop(columns=[c for c in designs if c not in kept])
@@ -241,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if missing and args.strict else 0
 
 
-PLOTTED: tuple[str, ...] = ("accuracy", "spend", "answers_per_item", "qc_precision", "qc_recall")
+PLOTTED: tuple[str, ...] = ("accuracy", "spend", "answers_per_item", "qc_precision", "qc_recall",
+                            "downstream_accuracy", "accuracy_gap")  # fmt: skip
+# shown where measured: the downstream model, the gap between the groups (group 0 minus group 1)
+EXTRA_SHOWN: tuple[str, ...] = ("accuracy_gap", "downstream_accuracy", "downstream_accuracy_true_labels",
+                                "downstream_accuracy_gap")  # fmt: skip
 
 
 def plot_sweep(summary: pd.DataFrame, varying: list[str], folder: Path) -> list[Path]:

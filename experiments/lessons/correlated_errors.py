@@ -96,17 +96,19 @@ def run(small: bool = False, seed: int = 0) -> Findings:
         )
         if rho > 0:
             axes.axhline(plateau(ACCURACY, rho), color=color, linestyle="--", linewidth=0.8,
-                         label=f"plateau 1 - I_1/2(a, b) = {plateau(ACCURACY, rho):.3f}")  # fmt: skip
+                         label=f"plateau P(q > 1/2) = {plateau(ACCURACY, rho):.3f}")  # fmt: skip
         half = 1.96 * np.sqrt(points["majority_accuracy"] * (1 - points["majority_accuracy"]) / n_items)
-        axes.errorbar(points["crowd_size"], points["majority_accuracy"], yerr=half, fmt="o", color=color,
+        dodge = (index - 1.5) * 0.25  # side by side where the curves meet
+        axes.errorbar(points["crowd_size"] + dodge, points["majority_accuracy"], yerr=half, fmt="o", color=color,
                       markersize=4, capsize=2)  # fmt: skip
     axes.plot([], [], "ko", markersize=4, label="simulated (95% intervals)")
     axes.set(title=f"Majority accuracy with correlated errors (raters {ACCURACY:.0%} accurate on average)",
              xlabel="raters per item (crowd size)", ylabel="share of items the majority gets right")  # fmt: skip
     axes.legend(fontsize=7, loc="lower right", ncol=2, title="rho: correlation of two raters' correctness",
                 title_fontsize=7)  # fmt: skip
-    axes.text(0.01, 0.99, f"{n_items} items per point", transform=axes.transAxes, ha="left", va="top", fontsize=7,
-              color="dimgrey")  # fmt: skip
+    axes.text(0.01, 0.99, f"{n_items} items per point; q ~ Beta(a, b), each item's chance of a right answer; "
+              "\nplateau = 1 - I_1/2(a, b), I the regularised incomplete beta function", transform=axes.transAxes,
+              ha="left", va="top", fontsize=7, color="dimgrey")  # fmt: skip
     z = (table["majority_accuracy"] - table["closed_form"]) / table["standard_error"].where(table["standard_error"] > 0)
     largest = table[table["crowd_size"] == sizes.max()]
     measured = [f"Largest distance of a simulated point from its curve: {np.nanmax(np.abs(z)):.2f} standard errors."]

@@ -61,10 +61,10 @@ def run(small: bool = False, seed: int = 0) -> Findings:
         points = table[table["model"] == model].sort_values("label_accuracy")
         half = 1.96 * np.sqrt(points["downstream_accuracy"] * (1 - points["downstream_accuracy"]) / features.n_test)
         axes.errorbar(points["label_accuracy"], points["downstream_accuracy"], yerr=half, fmt="o-", color=f"C{index}",
-                      capsize=2, label=f"{name}, trained on the labels")  # fmt: skip
+                      capsize=2, label=f"{name}, trained on the crowd's labels")  # fmt: skip
         axes.axhline(points["ceiling"].iloc[0], color=f"C{index}", linestyle=":", linewidth=1,
                      label=f"{name}, trained on the true labels")  # fmt: skip
-        for row in points.itertuples():
+        for row in points.itertuples() if index == 0 else ():  # one model's labels: the x positions are shared
             axes.annotate(f"{row.redundancy} per item", (row.label_accuracy, row.downstream_accuracy), fontsize=6,
                           textcoords="offset points", xytext=(3, -9), color=f"C{index}")  # fmt: skip
     axes.set(title=f"Test accuracy of models trained on crowd labels ({n_items} items, Dawid-Skene labels)",

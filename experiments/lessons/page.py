@@ -111,7 +111,7 @@ def notebook(name: str, small: bool = True) -> Any:
     lesson = lessons()[name]
     cells = [
         new_markdown_cell(f"# {lesson.TITLE}\n\n{lesson.CLAIM}\n\n{markdown_of_docstring(lesson.__doc__ or '')}"),
-        new_code_cell(f"SMALL = {small}  # False: the full size (under 30 s on a laptop)"),
+        new_code_cell(f"SMALL = {small}  # False: the full size (seconds to a minute)"),
         new_code_cell(
             f"from experiments.lessons import {name}\n\nfindings = {name}.run(small=SMALL)\n"
             "print('\\n'.join(findings.measured))"
@@ -135,7 +135,7 @@ def main(arguments: list[str] | None = None) -> int:
     found = lessons()
     parser = argparse.ArgumentParser(prog="crowdlab lesson", description="Run a lesson and write its page.")
     parser.add_argument("name", nargs="?", help=f"one of: {', '.join(found)}")
-    parser.add_argument("--list", action="store_true", help="list the lessons and their claims")
+    parser.add_argument("--list", action="store_true", help="list the lessons and their titles")
     parser.add_argument("--out", type=Path, default=None, help="folder for the page (default results/lessons/NAME)")
     parser.add_argument("--small", action="store_true", help="fewer items and sizes: a quick run")
     parser.add_argument("--seed", type=int, default=0)
@@ -151,6 +151,11 @@ def main(arguments: list[str] | None = None) -> int:
         return 2
     lesson = found[options.name]
     folder = options.out if options.out is not None else Path("results") / "lessons" / options.name
+    if folder.exists() and not folder.is_dir():
+        print(
+            f"crowdlab lesson: --out {folder} is a file; accepted values: a folder (new or existing)", file=sys.stderr
+        )
+        return 2
     findings = lesson.run(small=options.small, seed=options.seed)
     page = write_lesson(lesson, findings, folder)
     if options.notebook:

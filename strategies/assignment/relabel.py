@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -58,8 +59,10 @@ class Relabel(SequentialPolicy):
         check_choice(f"{self.key}.selection", self.selection, SELECTIONS)
         online_aggregator(f"{self.key}.aggregator", self.aggregator)
         if self.detector is not None and not hasattr(self.detector, "fit"):
-            raise ConfigError(f"{self.key}.detector must be a noisy-label detector (strategies.cleaning), got "
-                              f"{self.detector!r}")  # fmt: skip
+            raise ConfigError(
+                f"{self.key}.detector must be a noisy-label detector, given as an object, e.g. "
+                f"'{self.key}.detector={{_target_: strategies.cleaning.MultiAnnotatorScore}}'; got {self.detector!r}"
+            )
         if int(redundancy) + int(self.extra_answers) > population.n_raters:
             raise ConfigError(
                 f"{self.key}.extra_answers = {self.extra_answers} on top of redundancy {redundancy} exceeds the rater "
@@ -117,9 +120,10 @@ class Relabel(SequentialPolicy):
         if hasattr(detector, "random_state"):
             detector.random_state = state
         labels = probas.argmax(axis=1)
+        extra = {"answers": self._answers()} if "answers" in inspect.signature(detector.fit).parameters else {}
         try:
             with single_threaded():
-                scores = detector.fit(self._features.X[: self._n_items], labels).scores_
+                scores = detector.fit(self._features.X[: self._n_items], labels, **extra).scores_
         except DetectionError as error:
             raise ConfigError(
                 f"{self.key}.detector ({type(detector).__name__}) cannot score the first pass's labels: {error}; "
@@ -127,14 +131,17 @@ class Relabel(SequentialPolicy):
             ) from None
         return np.argsort(-np.asarray(scores), kind="stable")[:n]
 
-    def _posteriors(self) -> np.ndarray:
-        """The aggregator's posteriors over classes for every item, from the visible answers to regular items."""
+    def _answers(self) -> pd.DataFrame:
+        """The answers to regular items so far (task = item id), without those of dropped raters."""
         store = self._store
         item, worker, label = (np.asarray(column) for column in (store.item, store.worker, store.label))
         counted = (item < self._n_items) & ~np.isin(worker, list(store.dropped_workers))
-        answers = pd.DataFrame({"task": item[counted], "worker": worker[counted], "label": label[counted]})
+        return pd.DataFrame({"task": item[counted], "worker": worker[counted], "label": label[counted]})
+
+    def _posteriors(self) -> np.ndarray:
+        """The aggregator's posteriors over classes for every item, from the answers to regular items."""
         aggregator = online_aggregator(f"{self.key}.aggregator", self.aggregator)
-        probas = aggregator.fit(answers).probas_
+        probas = aggregator.fit(self._answers()).probas_
         full = probas.reindex(index=range(self._n_items), columns=range(self._n_classes), fill_value=0.0)
         return full.fillna(0.0).to_numpy()
 

@@ -82,6 +82,10 @@ def encode_labels(labels: Any, n_items: int, name: str = "labels") -> tuple[np.n
         raise DetectionError(f"{name} has {int(np.isnan(values).sum())} missing (NaN) value(s)")
     if values.dtype == object and any(value is None for value in values):
         raise DetectionError(f"{name} has missing (None) value(s)")
+    if values.dtype.kind in "OUS":  # numbers and strings mixed (numpy turns a mixed list into strings): refuse
+        kinds = {type(value).__name__ for value in np.asarray(labels, dtype=object).ravel().tolist()}
+        if len(kinds & {"int", "float", "bool"}) and len(kinds & {"str"}):
+            raise DetectionError(f"{name} mix kinds of values ({', '.join(sorted(kinds))}); give labels of one kind")
     classes, codes = np.unique(values, return_inverse=True)
     if classes.shape[0] < 2:
         raise DetectionError(
@@ -101,14 +105,23 @@ def check_probabilities(pred_probs: Any, n_items: int, n_classes: int, name: str
     return probs
 
 
-def check_folds(codes: np.ndarray, n_folds: int, name: str = "labels") -> None:
-    """Every class needs at least ``n_folds`` items for stratified cross-validation."""
+def check_folds(
+    codes: np.ndarray, n_folds: int, name: str = "labels", classes: np.ndarray | None = None, setting: str = ""
+) -> None:
+    """Every class needs at least ``n_folds`` items for stratified cross-validation; ``setting`` names the setting
+    that sets ``n_folds``, if the detector has one."""
     counts = np.bincount(codes)
     if counts.min() < n_folds:
         rare = int(np.argmin(counts))
+        label = (
+            repr(classes[rare].item() if hasattr(classes[rare], "item") else classes[rare])
+            if classes is not None
+            else f"code {rare}"
+        )
+        lower = f", or a lower {setting} (at least 2)" if setting and counts.min() >= 2 else ""
         raise DetectionError(
-            f"{name}: class code {rare} has {int(counts[rare])} item(s), fewer than n_folds = {n_folds}; accepted "
-            f"values: n_folds <= {int(counts.min())}, or more items of that class"
+            f"{name}: class {label} has {int(counts[rare])} item(s), fewer than the {n_folds} cross-validation folds "
+            f"({setting or 'parts'}); give more items of that class{lower}"
         )
 
 
@@ -122,11 +135,17 @@ def fitted_probabilities(model: Any, X: np.ndarray, codes: np.ndarray, n_classes
 
 
 def out_of_sample_probabilities(
-    model: Any, X: np.ndarray, codes: np.ndarray, n_classes: int, n_folds: int, rng: np.random.Generator
+    model: Any,
+    X: np.ndarray,
+    codes: np.ndarray,
+    n_classes: int,
+    n_folds: int,
+    rng: np.random.Generator,
+    classes: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stratified ``n_folds``-fold cross-validated probabilities: each item's row comes from a model that did not
     see it (the input confident learning and noisy cross-validation need)."""
-    check_folds(codes, n_folds)
+    check_folds(codes, n_folds, classes=classes, setting="n_folds")
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
     probs = np.zeros((X.shape[0], n_classes))
     for train, test in folds.split(X, codes):

@@ -103,7 +103,9 @@ class ConfidentLearning(BaseDetector):
         features, codes = self._inputs(X, labels)
         n_classes = self.classes_.shape[0]
         if pred_probs is None:
-            probs = out_of_sample_probabilities(self._model(), features, codes, n_classes, self.n_folds, self._rng())
+            probs = out_of_sample_probabilities(
+                self._model(), features, codes, n_classes, self.n_folds, self._rng(), self.classes_
+            )
         else:
             probs = check_probabilities(pred_probs, features.shape[0], n_classes)
         self.pred_probs_ = probs

@@ -141,7 +141,16 @@ class MultiAnnotatorScore(BaseDetector):
         tasks: Any = None,
         pred_probs: Any = None,
     ) -> Self:
-        """Score the consensus ``labels`` of the rows of ``X`` from the model and the crowd ``answers``."""
+        """Score the consensus ``labels`` of the rows of ``X`` from the model and the crowd ``answers``.
+
+        ``labels`` may be an aggregator's ``labels_`` (a Series indexed by task): with ``tasks`` given it is read by
+        task id, not by position (its order need not be that of the rows of X)."""
+        if isinstance(labels, pd.Series) and tasks is not None:
+            aligned = labels.reindex(pd.Index(np.asarray(tasks)))
+            if aligned.isna().any():
+                missing = list(pd.Index(np.asarray(tasks))[aligned.isna().to_numpy()][:5])
+                raise DetectionError(f"labels has no label for task(s) {missing} of tasks; give one label per task")
+            labels = aligned.to_numpy()
         features, codes = self._inputs(X, labels)
         n_items, n_classes = features.shape[0], len(self.classes_)
         try:
@@ -154,7 +163,7 @@ class MultiAnnotatorScore(BaseDetector):
         n_workers = len(workers)
         if pred_probs is None:
             model_probs = out_of_sample_probabilities(
-                self._model(), features, codes, n_classes, self.n_folds, self._rng()
+                self._model(), features, codes, n_classes, self.n_folds, self._rng(), self.classes_
             )
         else:
             model_probs = check_probabilities(pred_probs, n_items, n_classes)

@@ -99,7 +99,7 @@ class NoisyCrossValidation(BaseDetector):
         """Select the clean subset of ``labels`` given features ``X`` and estimate the noise rate."""
         features, codes = self._inputs(X, labels)
         n_items, n_classes = codes.shape[0], self.classes_.shape[0]
-        check_folds(codes, _AGREEMENT_FOLDS if self.noise_estimate == "agreement" else 2)
+        check_folds(codes, _AGREEMENT_FOLDS if self.noise_estimate == "agreement" else 2, classes=self.classes_)
         rng = self._rng()
         model = self._model()
         self.agreement_ = float("nan")

@@ -112,7 +112,7 @@ def test_bad_input_is_refused_by_name():
         NoisyCrossValidation().fit(broken, labels)
     rare = np.zeros_like(labels)
     rare[:2] = 1
-    with pytest.raises(DetectionError, match="labels: class code 1 has 2 item"):
+    with pytest.raises(DetectionError, match="labels: class 1 has 2 item"):
         NoisyCrossValidation().fit(X, rare)
 
 
