@@ -165,3 +165,21 @@ def test_bad_features_and_labels_name_the_argument():
 def test_settings_outside_their_range(setting, value):
     with pytest.raises(SettingError, match=setting):
         MultiAnnotatorScore(**{setting: value})
+
+
+def test_an_aggregators_labels_are_read_by_task_id_not_position():
+    """MajorityVote's ``labels_`` for string task ids comes sorted as text (t0, t1, t10, ...), not in the order of
+    the rows of X: with ``tasks`` given, the scores are those of the labels aligned by hand."""
+    from strategies.aggregation import MajorityVote
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(3, size=120)
+    X = 3.0 * np.eye(3, 4)[truth] + rng.standard_normal((120, 4))
+    tasks = np.array([f"t{i}" for i in range(120)])
+    given = np.where(rng.random(360) < 0.75, np.repeat(truth, 3), rng.integers(3, size=360))
+    answers = pd.DataFrame({"task": np.repeat(tasks, 3), "worker": rng.integers(10, size=360), "label": given})
+    labels = MajorityVote().fit_predict(answers)
+    assert list(labels.index[:3]) == ["t0", "t1", "t10"]
+    by_id = MultiAnnotatorScore(random_state=0).fit(X, labels, answers=answers, tasks=tasks).scores_
+    by_hand = MultiAnnotatorScore(random_state=0).fit(X, labels.loc[tasks].to_numpy(), answers=answers, tasks=tasks)
+    np.testing.assert_array_equal(by_id, by_hand.scores_)
