@@ -423,6 +423,10 @@ def main(cfg: DictConfig) -> str:
     fix_shares(cfg, list(hydra_config.overrides.task))
     multirun = hydra_config.mode == RunMode.MULTIRUN
     header = f"#{hydra_config.job.num} {' '.join(hydra_config.overrides.task) or '(no overrides)'}" if multirun else ""
+    swept = dict(getattr(hydra_config.sweeper, "params", None) or {})
+    if swept and not multirun:  # a preset's sweep runs only with -m: say so, rather than run one point silently
+        print(f"crowdlab: note: this config sweeps {', '.join(f'{k}={v}' for k, v in swept.items())} only with -m; "
+              "this run is one job with the values above (add -m to run the sweep)", file=sys.stderr)  # fmt: skip
     try:
         remove_stale_temporaries(Path(output_dir))
         if finished(cfg, Path(output_dir)) is not None:
