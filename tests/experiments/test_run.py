@@ -438,3 +438,11 @@ def test_an_aggregators_random_state_comes_from_the_run_seed_and_replicate():
     assert len(set(states.values())) == 4 and base.random_state == 0  # the configured object is left alone
     assert seeded(base, 1, 1).random_state == states[1, 1]
     assert seeded(MajorityVote(random_state=None), 0, 0).random_state is None
+
+
+def test_a_preset_run_without_m_says_its_sweep_needs_it(tmp_path):
+    run_dir = tmp_path / "one"
+    done = _cli("experiment=condorcet", "task.n_items=100", "write_tables=false", f"hydra.run.dir={run_dir}",
+                cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "only with -m" in done.stderr and "campaign.redundancy=1,3,5,9,15,25" in done.stderr
