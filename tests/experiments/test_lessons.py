@@ -112,9 +112,11 @@ def test_complex_guidelines_hurt_untrained_raters_and_help_trained_ones():
     assert gain_ambiguous > gain_clear + 0.1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(lessons()))
 def test_every_lesson_notebook_executes_at_small_size(name, tmp_path):
-    """The notebook built from the module runs top to bottom in a fresh kernel and shows its figures."""
+    """The notebook built from the module runs top to bottom in a fresh kernel and shows its figures (slow: CI's
+    slow step runs it; each repeats its lesson's run, which the claim tests above already time)."""
     nbclient = pytest.importorskip("nbclient")
     book = notebook(name, small=True)
     client = nbclient.NotebookClient(book, timeout=300, kernel_name="python3",
