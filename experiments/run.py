@@ -157,6 +157,19 @@ def _cached(built: dict[str, Any] | None, key: str, node: DictConfig, make: Any)
     return built[signature]
 
 
+def unknown_setting(error: InstantiationException, key: str, node: DictConfig) -> ConfigError | None:
+    """For a failed build of ``key``: a :class:`ConfigError` naming the setting the class does not take and the
+    ones it does, or None when that is not what went wrong (the caller re-raises the original)."""
+    unknown = re.search(r"unexpected keyword argument '([^']+)'", str(error.__cause__))
+    if unknown is None:
+        return None
+    settings = [str(k) for k in node if k not in ("_target_", unknown.group(1))]
+    return ConfigError(
+        f"{key}.{unknown.group(1)} is not a setting of {key} ({option_name(key.split('.')[0], node)}); "
+        f"accepted keys: {', '.join(settings)}"
+    )
+
+
 def build_design(cfg: DictConfig, cache: dict[str, Any] | None = None) -> tuple[Any, Any, Any, Any, list[Any]]:
     """Task design, rater population, campaign, assignment policy and quality-control options from the config
     (``cache``: see :func:`prepare`)."""
@@ -167,14 +180,9 @@ def build_design(cfg: DictConfig, cache: dict[str, Any] | None = None) -> tuple[
         try:
             built[key] = _cached(cache, key, node, lambda node=node: instantiate(node, _convert_="all"))
         except InstantiationException as error:
-            unknown = re.search(r"unexpected keyword argument '([^']+)'", str(error.__cause__))
-            if unknown is None:
+            if (named := unknown_setting(error, key, node)) is None:
                 raise
-            settings = [str(k) for k in node if k not in ("_target_", unknown.group(1))]
-            raise ConfigError(
-                f"{key}.{unknown.group(1)} is not a setting of {key} ({option_name(key.split('.')[0], node)}); "
-                f"accepted keys: {', '.join(settings)}"
-            ) from None
+            raise named from None
     quality = [built[key] for key in built if key.startswith("quality.")]
     return built["task"], built["raters"], built["campaign"], built["assignment"], quality
 
@@ -322,14 +330,9 @@ def _optional(cfg: DictConfig, group: str, built: dict[str, Any] | None) -> Any:
     try:
         return _cached(built, group, node, lambda: instantiate(node, _convert_="all"))
     except InstantiationException as error:
-        unknown = re.search(r"unexpected keyword argument '([^']+)'", str(error.__cause__))
-        if unknown is None:
+        if (named := unknown_setting(error, group, node)) is None:
             raise
-        settings = [str(k) for k in node if k not in ("_target_", unknown.group(1))]
-        raise ConfigError(
-            f"{group}.{unknown.group(1)} is not a setting of {group} ({option_name(group, node)}); accepted keys: "
-            f"{', '.join(settings)}"
-        ) from None
+        raise named from None
 
 
 def score_replicate(job: Job, replicate: int, rater_scores: bool = False) -> tuple[Any, list[dict[str, Any]]]:
