@@ -75,6 +75,12 @@ STOP_REASONS: tuple[str, ...] = ("complete", "budget", "time_horizon", "raters_e
 SPEND_CATEGORIES: tuple[str, ...] = ("answers", "gold", "qualification", "training", "calibration")
 
 
+def money(amount: float) -> Fraction:
+    """An amount as the decimal it was written as: ``money(0.05)`` is 1/20, where ``Fraction(0.05)`` is the binary
+    float just above it, and a budget of 10 would buy 199 answers at 0.05 rather than 200."""
+    return Fraction(repr(float(amount)))
+
+
 class Outcome(enum.Enum):
     """What a page request gives instead of a page."""
 
@@ -141,7 +147,7 @@ class Campaign:
                 f"campaign.horizon_hours = {self.horizon_hours} ({60 * self.horizon_hours:g} minutes); accepted "
                 "values: training_minutes below the horizon"
             )
-        if self.budget is not None and Fraction(self.budget) < Fraction(self.pay_per_answer) + self.training_cost:
+        if self.budget is not None and money(self.budget) < money(self.pay_per_answer) + self.training_cost:
             raise ConfigError(
                 f"campaign.budget = {self.budget} is too small to buy one answer: it must be at least "
                 f"pay_per_answer ({self.pay_per_answer}) plus one rater's training "
@@ -154,15 +160,15 @@ class Campaign:
 
     def wage_cost(self, minutes: float) -> Fraction:
         """Exact cost of ``minutes`` of paid time at the hourly wage."""
-        return Fraction(self.hourly_wage) * Fraction(minutes) / 60
+        return money(self.hourly_wage) * money(minutes) / 60
 
 
 class Ledger:
     """The campaign's money, committed before the work it pays for, in exact fractions, by category."""
 
     def __init__(self, campaign: Campaign) -> None:
-        self.budget = None if campaign.budget is None else Fraction(campaign.budget)
-        self.pay = Fraction(campaign.pay_per_answer)
+        self.budget = None if campaign.budget is None else money(campaign.budget)
+        self.pay = money(campaign.pay_per_answer)
         self.fixed_spend = {"training": Fraction(0), "calibration": Fraction(0)}  # paid time
         self.answers = {"answers": 0, "gold": 0, "qualification": 0}  # paid answers
         self.n_answers = 0

@@ -108,6 +108,14 @@ def test_budget_stops_the_campaign_exactly():
     assert result.ledger["spend"] <= 10.0
 
 
+@pytest.mark.parametrize(("budget", "pay", "answers"), [(10.0, 0.05, 200), (3.0, 0.1, 30), (0.3, 0.1, 3)])
+def test_a_budget_buys_the_answers_its_decimal_amounts_say(budget, pay, answers):
+    """0.05 is not a binary float: counted as one (just above 0.05), 10 would buy 199 answers."""
+    result = simulate(TaskDesign(n_items=1000, gold_fraction=0.0), RaterPopulation(n_raters=20),
+                      Campaign(redundancy=1, budget=budget, pay_per_answer=pay), seed=0)  # fmt: skip
+    assert len(result.answers) == answers
+
+
 def test_time_horizon_stops_the_campaign():
     result = simulate(TaskDesign(n_items=5000), RaterPopulation(n_raters=10),
                       Campaign(redundancy=3, horizon_hours=0.5), seed=0)  # fmt: skip
