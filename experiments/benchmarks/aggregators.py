@@ -2,7 +2,8 @@
 
     python -m experiments.benchmarks.aggregators [--n-tasks 100000 --answers-per-task 5 --n-workers 2000
         --n-classes 3 --seed 0 --methods DawidSkene GLAD ... --crowdkit-max-tasks 10000 --dawid-skene-10m]
-    python -m experiments.benchmarks.aggregators --pairwise [--n-items 1000 --n-comparisons 200000]
+    python -m experiments.benchmarks.aggregators --pairwise [--n-items 1000 --n-comparisons 200000
+        --crowdkit-max-comparisons 10000]
 
 The data: each task has a uniform true class and ``answers-per-task`` distinct workers; worker accuracy is uniform
 in [0.55, 0.95] and a wrong answer is uniform over the other classes. For each method the script prints the time
@@ -14,11 +15,14 @@ the speed-up (crowd-kit seconds / ours) and the accuracy difference (ours - crow
 slowest methods (GLAD, MACE, ZeroBasedSkill) ``--crowdkit-max-tasks`` limits the comparison to the first tasks;
 ours is then also run on that subsample and the ratios compare like with like.
 
-``--pairwise`` benchmarks BradleyTerry instead: ``--n-comparisons`` comparisons of uniformly drawn distinct pairs
-of ``--n-items`` items whose log-strengths are normal with s.d. 1.5, the winner drawn from the Bradley-Terry model.
-Per fit (ours with Newman's and with the MM update, crowd-kit's when installed): seconds, iterations, the
-log-likelihood of the data at the fitted scores (no prior: higher is a better fit) and the Spearman correlation of
-the scores with the true strengths.
+``--pairwise`` benchmarks the pairwise aggregators instead: ``--n-comparisons`` comparisons of uniformly drawn
+distinct pairs of ``--n-items`` items whose log-strengths are normal with s.d. 1.5, the winner drawn from the
+Bradley-Terry model (no worker noise, no position bias). Per fit (BradleyTerry with Newman's and with the MM update,
+NoisyBradleyTerry, PositionBiasBradleyTerry; crowd-kit's BradleyTerry and NoisyBradleyTerry when installed, the
+latter, slow, on the comparisons among the first items only, about ``--crowdkit-max-comparisons`` of them, with
+ours beside it on the same subset): seconds, iterations, the plain Bradley-Terry log-likelihood of the data at the
+fitted strengths (no prior: higher is a better fit; NoisyBradleyTerry's scores are probabilities, so its strengths
+are their logits) and the Spearman correlation of the scores with the true strengths.
 
 The table is printed and written to ``--output`` (CSV, written to a temporary file and moved into place).
 """
@@ -38,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from experiments.storage import write_csv
 
@@ -224,36 +228,70 @@ def synthetic_comparisons(
     return frame, strength
 
 
-def pairwise_benchmark(n_items: int, n_comparisons: int, seed: int, repeats: int) -> pd.DataFrame:
-    """BradleyTerry with each update, and crowd-kit's where importable: seconds, iterations, fit and rank quality."""
+@dataclass(frozen=True)
+class PairwiseCandidate:
+    name: str
+    make: Callable[[], Any]
+    runs: int
+    log_strengths: Callable[[np.ndarray], np.ndarray]  # scores_ -> log-strengths (Bradley-Terry logits)
+    subset: bool = False  # fitted on the comparisons among the first items only (crowd-kit's slow NoisyBT)
+
+
+def first_items(comparisons: pd.DataFrame, n_items: int, max_comparisons: int) -> tuple[pd.DataFrame, int]:
+    """(the comparisons among the first k items, k): k is the largest keeping about ``max_comparisons`` of them."""
+    share = min(1.0, np.sqrt(max_comparisons / len(comparisons)))
+    k = max(2, int(n_items * share))
+    inside = (comparisons["left"] < k) & (comparisons["right"] < k)
+    return comparisons[inside].reset_index(drop=True), k
+
+
+def pairwise_benchmark(
+    n_items: int, n_comparisons: int, seed: int, repeats: int, crowdkit_max_comparisons: int = 10_000
+) -> pd.DataFrame:
+    """Each pairwise aggregator, and crowd-kit's where importable: seconds, iterations, fit and rank quality.
+
+    crowd-kit's NoisyBradleyTerry computes its gradient in a Python loop over rows (about 2.5 ms per row for a
+    whole fit), so it runs on the comparisons among the first items only, about ``crowdkit_max_comparisons`` of
+    them, and ours runs on the same subset beside it."""
     comparisons, strength = synthetic_comparisons(n_items, n_comparisons, np.random.default_rng(seed))
-    winner = comparisons["label"].to_numpy()
-    loser = np.where(winner == comparisons["left"].to_numpy(), comparisons["right"], comparisons["left"])
-    ours = importlib.import_module("strategies.aggregation").BradleyTerry
+    subset, subset_items = first_items(comparisons, n_items, crowdkit_max_comparisons)
+    ours = importlib.import_module("strategies.aggregation")
     crowdkit = crowdkit_module()
-    candidates: list[tuple[str, Callable[[], Any], int]] = [
-        ("BradleyTerry(method='newman')", lambda: ours(), repeats),
-        ("BradleyTerry(method='mm')", lambda: ours(method="mm", n_iter=100_000), 1),
+    log, logit = np.log, special.logit
+    candidates = [
+        PairwiseCandidate("BradleyTerry(method='newman')", lambda: ours.BradleyTerry(), repeats, log),
+        PairwiseCandidate("BradleyTerry(method='mm')", lambda: ours.BradleyTerry(method="mm", n_iter=100_000), 1, log),
+        PairwiseCandidate("NoisyBradleyTerry()", lambda: ours.NoisyBradleyTerry(), repeats, logit),
+        PairwiseCandidate("PositionBiasBradleyTerry()", lambda: ours.PositionBiasBradleyTerry(), repeats, log),
     ]
     if crowdkit is not None:
-        candidates.append(("crowd-kit BradleyTerry(n_iter=100)", lambda: crowdkit.BradleyTerry(n_iter=100), 1))
+        candidates += [
+            PairwiseCandidate("crowd-kit BradleyTerry(n_iter=100)", lambda: crowdkit.BradleyTerry(n_iter=100), 1, log),
+            PairwiseCandidate("NoisyBradleyTerry() [subset]", lambda: ours.NoisyBradleyTerry(), repeats, logit, True),
+            PairwiseCandidate("crowd-kit NoisyBradleyTerry() [subset]", lambda: crowdkit.NoisyBradleyTerry(), 1, logit,
+                              True),
+        ]  # fmt: skip
     records = []
-    for name, make, n_runs in candidates:
+    for candidate in candidates:
+        data, items = (subset, subset_items) if candidate.subset else (comparisons, n_items)
         best, model = np.inf, None
-        for _ in range(n_runs):
-            model = make()
+        for _ in range(candidate.runs):
+            model = candidate.make()
             gc.collect()
             start = time.perf_counter()
-            model.fit(comparisons)
+            model.fit(data)
             best = min(best, time.perf_counter() - start)
         assert model is not None
-        scores = model.scores_.reindex(range(n_items)).to_numpy(dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_likelihood = float(np.sum(np.log(scores[winner]) - np.log(scores[winner] + scores[loser])))
-        records.append({"method": name, "n_items": n_items, "n_comparisons": n_comparisons, "seconds": best,
+        with np.errstate(divide="ignore", invalid="ignore"):  # crowd-kit's BradleyTerry may give a score of 0
+            logits = candidate.log_strengths(model.scores_.reindex(range(items)).to_numpy(dtype=np.float64))
+        winner = data["label"].to_numpy()
+        loser = np.where(winner == data["left"].to_numpy(), data["right"], data["left"])
+        with np.errstate(invalid="ignore"):
+            log_likelihood = float(-np.logaddexp(0.0, logits[loser] - logits[winner]).sum())
+        records.append({"method": candidate.name, "n_items": items, "n_comparisons": len(data), "seconds": best,
                         "iterations": getattr(model, "n_iter_", None), "log_likelihood": log_likelihood,
-                        "spearman": float(stats.spearmanr(scores, strength)[0])})  # fmt: skip
-        print(f"{name}: {best:.3f} s", flush=True)
+                        "spearman": float(stats.spearmanr(logits, strength[:items])[0])})  # fmt: skip
+        print(f"{candidate.name}: {best:.3f} s on {len(data):,} comparisons", flush=True)
     table = pd.DataFrame.from_records(records)
     table["iterations"] = table["iterations"].astype("Int64")
     return table
@@ -276,9 +314,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc run (it slows the fit)")
     parser.add_argument("--dawid-skene-10m", action="store_true", help="also fit DawidSkene on 10M answers")
-    parser.add_argument("--pairwise", action="store_true", help="benchmark BradleyTerry on pairwise comparisons")
+    parser.add_argument("--pairwise", action="store_true", help="benchmark the pairwise aggregators instead")
     parser.add_argument("--n-items", type=int, default=1_000, help="with --pairwise")
     parser.add_argument("--n-comparisons", type=int, default=200_000, help="with --pairwise")
+    parser.add_argument(
+        "--crowdkit-max-comparisons",
+        type=int,
+        default=10_000,
+        help="with --pairwise: crowd-kit's NoisyBradleyTerry (and ours beside it) on about this many comparisons",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 
@@ -286,8 +330,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     args = parse_args(argv)
     if args.pairwise:
-        table = pairwise_benchmark(args.n_items, args.n_comparisons, args.seed, args.repeats)
-        print(table.to_string(index=False, float_format=lambda value: f"{value:.6g}"))
+        table = pairwise_benchmark(
+            args.n_items, args.n_comparisons, args.seed, args.repeats, args.crowdkit_max_comparisons
+        )
+        with pd.option_context("display.width", 200):
+            print(table.to_string(index=False, float_format=lambda value: f"{value:.6g}"))
         output = args.output.with_name("bradley_terry.csv") if args.output == DEFAULT_OUTPUT else args.output
         write_csv(table, output)
         print(f"written to {output}")

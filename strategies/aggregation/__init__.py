@@ -22,9 +22,11 @@ from strategies.aggregation.mace import MACE
 from strategies.aggregation.majority_vote import MajorityVote
 from strategies.aggregation.mean import Mean
 from strategies.aggregation.median import Median
+from strategies.aggregation.noisy_bt import NoisyBradleyTerry
 from strategies.aggregation.numeric_base import BaseNumericAggregator
 from strategies.aggregation.one_coin_dawid_skene import OneCoinDawidSkene
 from strategies.aggregation.oracle import Oracle
+from strategies.aggregation.position_bias_bt import PositionBiasBradleyTerry
 from strategies.aggregation.scoring import Evaluation, evaluate
 from strategies.aggregation.trimmed_mean import TrimmedMean
 from strategies.aggregation.wawa import Wawa
@@ -52,8 +54,10 @@ __all__ = [
     "Mean",
     "Median",
     "MissingColumnError",
+    "NoisyBradleyTerry",
     "OneCoinDawidSkene",
     "Oracle",
+    "PositionBiasBradleyTerry",
     "TrimmedMean",
     "Wawa",
     "ZeroBasedSkill",

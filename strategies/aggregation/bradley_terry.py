@@ -9,9 +9,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from strategies.aggregation.base import AnswersError, Setting, check_answers
+from strategies.aggregation._pairwise import (
+    COMPARISON_COLUMNS,
+    encode_comparisons,
+    item_scores,
+)
+from strategies.aggregation.base import Setting, check_answers
 
-COMPARISON_COLUMNS: tuple[str, ...] = ("left", "right", "label")
 BradleyTerryMethod = Literal["newman", "mm"]
 
 
@@ -112,7 +116,7 @@ class BradleyTerry:
         if self.method not in ("newman", "mm"):
             raise ValueError(f"method must be 'newman' or 'mm', got {self.method!r}")
         check_answers(data, COMPARISON_COLUMNS, name="comparisons")
-        items, left, right, winner = _encode_comparisons(data)
+        items, left, right, winner = encode_comparisons(data)
         n_items = len(items)
         wins = np.bincount(winner, minlength=n_items).astype(np.float64) + self.pseudo_count
         if self.pseudo_count == 0:
@@ -141,32 +145,11 @@ class BradleyTerry:
             self.loss_history_.append(value)
             if change < self.tol:
                 break
-        self.scores_ = pd.Series(scores / scores.sum(), index=items.rename(None), name="agg_score")  # crowd-kit's
+        self.scores_ = item_scores(items, scores / scores.sum())
         return self
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:
         return self.fit(data).scores_
-
-
-def _encode_comparisons(data: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
-    """(sorted item index, left codes, right codes, winner codes); raises AnswersError on a bad ``label``."""
-    n_rows = len(data)
-    both = pd.concat([data["left"], data["right"]], ignore_index=True)
-    try:
-        codes, uniques = pd.factorize(both, sort=True)
-    except TypeError as error:
-        raise AnswersError("columns 'left' and 'right' mix item ids that cannot be ordered") from error
-    left, right = codes[:n_rows].astype(np.int64), codes[n_rows:].astype(np.int64)
-    label = data["label"].to_numpy()
-    left_won = label == data["left"].to_numpy()
-    right_won = label == data["right"].to_numpy()
-    if not (left_won | right_won).all():
-        bad = data.loc[~(left_won | right_won), ["left", "right", "label"]].head(3).to_dict("records")
-        raise AnswersError(f"comparisons column 'label' must equal 'left' or 'right' (the winner); got {bad}")
-    if (left == right).any():
-        bad = data.loc[left == right, ["left", "right"]].head(3).to_dict("records")
-        raise AnswersError(f"comparisons compare an item with itself: {bad}")
-    return pd.Index(uniques, name="item"), left, right, np.where(left_won, left, right)
 
 
 class _ComparisonGraph:

@@ -128,3 +128,39 @@ def test_crowdkit_aggregators_run_through_bench_beside_ours(tmp_path):
         assert accuracy[scenario, "majority_vote"] == accuracy[scenario, "crowdkit.aggregation:MajorityVote"]
         assert abs(accuracy[scenario, "dawid_skene"] - accuracy[scenario, "crowdkit.aggregation:DawidSkene(n_iter=50)"]
                    ) < 0.03  # fmt: skip
+
+
+def test_noisy_bradley_terry_ranks_like_crowdkit_and_fits_at_least_as_well():
+    """On 600 comparisons of 20 items by 6 workers (one guessing at random), our scores rank the items as crowd-kit's
+    do, and the crowd-kit model's log-likelihood at our attributes (logits of scores_, skills_, biases_) is at least
+    crowd-kit's own: its L-BFGS stops early (crowd-kit 1.4.2's gradient assigns, rather than adds, each row's skill
+    and bias derivatives, one slot off). Measured: Spearman 0.956, log-likelihood -291.6 against -338.1. About 2 s."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+    from scipy.special import expit, logit
+
+    our_class, their_class = both("NoisyBradleyTerry")
+    rng = np.random.default_rng(0)
+    strength = rng.normal(0.0, 1.5, 20)
+    left = rng.integers(20, size=600)
+    right = (left + rng.integers(1, 20, size=600)) % 20
+    worker = rng.integers(6, size=600)
+    left_wins = np.where(worker == 0, rng.random(600) < 0.5, rng.random(600) < expit(strength[left] - strength[right]))
+    data = pd.DataFrame({"worker": worker, "left": left, "right": right, "label": np.where(left_wins, left, right)})
+
+    def log_likelihood(model) -> float:
+        logits = logit(model.scores_)
+        difference = logits.reindex(data["left"]).to_numpy() - logits.reindex(data["right"]).to_numpy()
+        skill = model.skills_.reindex(data["worker"]).to_numpy()
+        bias = logit(model.biases_.reindex(data["worker"]).to_numpy())
+        y = np.where(data["label"] == data["left"], 1.0, -1.0)
+        return float(np.log(skill * expit(y * difference) + (1 - skill) * expit(y * bias)).sum())
+
+    mine, theirs = our_class().fit(data), their_class().fit(data)
+    rho = stats.spearmanr(mine.scores_.sort_index(), theirs.scores_.sort_index())[0]
+    print(f"NoisyBradleyTerry: spearman {rho:.3f}, log-likelihood ours {log_likelihood(mine):.2f}, "
+          f"crowd-kit {log_likelihood(theirs):.2f}")  # fmt: skip
+    assert rho > 0.9
+    assert log_likelihood(mine) >= log_likelihood(theirs)
+    assert stats.kendalltau(mine.scores_.sort_index(), strength)[0] > 0.75
