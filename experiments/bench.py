@@ -56,6 +56,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments import suites
+from experiments.metrics import numeric_scores, pairwise_scores
 from experiments.storage import write_csv, write_text
 from sim.validation import ConfigError
 
@@ -215,7 +216,7 @@ def score(
         tracemalloc.stop()
     if kind != "categorical":
         fitted = suites.estimates(aggregator, kind)
-        quality = (suites.numeric_scores if kind == "numeric" else suites.pairwise_scores)(
+        quality = (numeric_scores if kind == "numeric" else pairwise_scores)(
             labels if fitted is None else fitted, truth
         )
         return {**quality, "fit_seconds": seconds, "peak_mib": peak}
@@ -272,7 +273,7 @@ def _drawn_rows(
         for replicate in range(replicates):
             drawn = draw(spec, suites.generator(seed, position[scenario], replicate))
             if drawn.oracle is not None:
-                reference = suites.numeric_scores(drawn.oracle, drawn.truth)
+                reference = numeric_scores(drawn.oracle, drawn.truth)
                 rows.append({"aggregator": "oracle", "scenario": scenario, "replicate": replicate, **reference})
             for contender in contenders:
                 scores = guarded(contender, drawn.answers, drawn.truth, seed * 1000 + replicate, scenario, suite.kind)

@@ -20,7 +20,10 @@ from experiments.run import CONF, available, fix_shares, prepare
 from sim.validation import ConfigError
 
 SWEEP_WORDS = frozenset({"choice", "range", "interval", "glob", "sort", "shuffle", "tag", "null"})
-LIST_GROUPS: dict[str, str] = {"aggregators": "aggregator", "quality": "quality option", "detectors": "detector"}
+LIST_GROUPS: dict[str, str] = {
+    "aggregators": "aggregator", "pairwise_aggregators": "pairwise aggregator",
+    "numeric_aggregators": "numeric aggregator", "quality": "quality option", "detectors": "detector",
+}  # fmt: skip
 THOUSANDS = re.compile(r"^[^=]+=(\d{1,3}(,\d{3})+)$")
 LAUNCHER_EXTRAS = {"ray": "ray", "submitit_local": "submitit", "submitit_slurm": "submitit"}
 

@@ -51,13 +51,29 @@ METRICS: tuple[str, ...] = (
     "downstream_accuracy_gap",
     "downstream_training_items",
     "downstream_accuracy_true_labels",
+    # pairwise tasks (task.kind=pairwise)
+    "comparisons_per_item",
+    "kendall_tau",
+    "spearman",
+    "top10_recall",
+    "pairwise_accuracy",
+    "score_rmse",
+    "position_bias",
+    "reward_accuracy",
+    "reward_accuracy_raw",
+    "reward_accuracy_true",
+    # rating tasks (task.kind=rating)
+    "mae",
+    "rmse",
 )
 # metrics that are shares: their intervals are cut at 0 and 1
 BOUNDED: frozenset[str] = frozenset({"accuracy", "accuracy_labeled", "coverage", "macro_f1", "stopped_share",
                                       "qc_precision", "qc_recall", "score_precision", "score_recall", "brier", "ece",
                                       "top10_recall", "accuracy_group0", "accuracy_group1", "downstream_accuracy",
                                       "downstream_macro_f1", "downstream_ece", "downstream_accuracy_group0",
-                                      "downstream_accuracy_group1", "downstream_accuracy_true_labels"})  # fmt: skip
+                                      "downstream_accuracy_group1", "downstream_accuracy_true_labels",
+                                      "pairwise_accuracy", "reward_accuracy", "reward_accuracy_raw",
+                                      "reward_accuracy_true"})  # fmt: skip
 # their intervals stay within [-1, 1]: correlations, and differences of two shares
 CORRELATIONS: frozenset[str] = frozenset({"kendall_tau", "spearman", "accuracy_gap", "downstream_accuracy_gap"})
 DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality", "features", "downstream.")
@@ -243,10 +259,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 PLOTTED: tuple[str, ...] = ("accuracy", "spend", "answers_per_item", "qc_precision", "qc_recall",
-                            "downstream_accuracy", "accuracy_gap")  # fmt: skip
-# shown where measured: the downstream model, the gap between the groups (group 0 minus group 1)
+                            "downstream_accuracy", "accuracy_gap", "kendall_tau", "reward_accuracy", "mae")  # fmt: skip
+# shown where measured: the downstream model, the gap between the groups (group 0 minus group 1), pairwise and
+# rating tasks' scores
 EXTRA_SHOWN: tuple[str, ...] = ("accuracy_gap", "downstream_accuracy", "downstream_accuracy_true_labels",
-                                "downstream_accuracy_gap")  # fmt: skip
+                                "downstream_accuracy_gap", "comparisons_per_item", "kendall_tau", "top10_recall",
+                                "position_bias", "reward_accuracy", "reward_accuracy_true", "mae", "rmse",
+                                "spearman")  # fmt: skip
 
 
 def plot_sweep(summary: pd.DataFrame, varying: list[str], folder: Path) -> list[Path]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.raters import UNRELIABLE_ARCHETYPES
 from sim.records import CampaignResult
@@ -131,6 +132,8 @@ def evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
     gold labels as well; the oracle (``requires_model``) gets the simulator's answer model; the others see only the
     regular answers (without those quality control dropped). Scores cover the regular items only.
     """
+    if result.kind != "categorical":
+        return kind_evaluate(aggregator, result)
     start = time.perf_counter()
     if result.worker_answers().empty:  # nothing was collected (a deadline too short, a budget too small): no labels
         scores = label_scores(pd.Series(dtype=object), result.truth, None)
@@ -156,3 +159,102 @@ def evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
         "cost_per_correct_label": campaign["spend"] / correct_labels if correct_labels else None,
         "fit_seconds": fit_seconds,
     }
+
+
+# Pairwise and rating tasks (sim.kinds): scores of estimated response scores and item values.
+
+
+def numeric_scores(estimate: pd.Series | None, truth: pd.Series) -> dict[str, float]:
+    """MAE and RMSE of the estimates on the truth's tasks (a task without an estimate counts as missing: NaN)."""
+    if estimate is None:
+        return {"mae": float("nan"), "rmse": float("nan")}
+    error = estimate.reindex(truth.index).astype(float) - truth.astype(float)
+    return {"mae": float(error.abs().mean()), "rmse": float(np.sqrt((error**2).mean()))}
+
+
+def pairwise_scores(estimate: pd.Series | None, truth: pd.Series, top: int = 10) -> dict[str, float]:
+    """Kendall's tau and Spearman's rho of the estimated scores against the true ones, and the share of the true top
+    ``top`` among the estimated top ``top`` (an item without a score ranks last)."""
+    if estimate is None:
+        return {"kendall_tau": float("nan"), "spearman": float("nan"), "top10_recall": float("nan")}
+    aligned = estimate.reindex(truth.index).astype(float).fillna(-np.inf).to_numpy()
+    true = truth.to_numpy(dtype=float)
+    ranks = stats.rankdata(aligned)
+    best_true = set(np.argsort(-true)[:top])
+    best_estimated = set(np.argsort(-aligned, kind="stable")[:top])
+    return {
+        "kendall_tau": float(stats.kendalltau(ranks, true)[0]),
+        "spearman": float(stats.spearmanr(ranks, true)[0]),
+        "top10_recall": len(best_true & best_estimated) / top,
+    }
+
+
+def ordering_accuracy(estimate: pd.Series, truth: pd.Series) -> float:
+    """Share of all pairs of items that the estimated scores order as the true ones do (a tie in the estimates
+    counts half): ``(1 + tau_a) / 2``, the accuracy of the estimates as preferences between any two items."""
+    aligned = estimate.reindex(truth.index).astype(float).fillna(-np.inf).to_numpy()
+    true = truth.to_numpy(dtype=float)
+    n = true.shape[0]
+    if n < 2:
+        return float("nan")
+    tau_b = stats.kendalltau(aligned, true)[0]
+    _, counts = np.unique(aligned, return_counts=True)
+    pairs = n * (n - 1) / 2
+    tied = float((counts * (counts - 1) / 2).sum())
+    _, true_counts = np.unique(true, return_counts=True)
+    true_tied = float((true_counts * (true_counts - 1) / 2).sum())
+    if not np.isfinite(tau_b):  # every estimate equal: half right
+        return 0.5
+    concordant_minus_discordant = tau_b * np.sqrt((pairs - tied) * (pairs - true_tied))
+    return float((1.0 + concordant_minus_discordant / pairs) / 2.0)
+
+
+def score_error(estimate: pd.Series, truth: pd.Series) -> float:
+    """RMSE of centred estimated log-strengths against the centred true scores: how far Bradley-Terry estimates
+    (positive strengths, compared on the log scale) are from the simulated scores."""
+    aligned = estimate.reindex(truth.index).astype(float).to_numpy()
+    if not (np.isfinite(aligned).all() and (aligned > 0).all()):
+        return float("nan")
+    logs = np.log(aligned)
+    error = (logs - logs.mean()) - (truth.to_numpy(dtype=float) - truth.to_numpy(dtype=float).mean())
+    return float(np.sqrt(np.mean(error**2)))
+
+
+def kind_evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
+    """Fit ``aggregator`` on a pairwise or rating campaign's answers and score it against the true scores or values.
+
+    Pairwise: Kendall's tau, Spearman's rho, the share of the true top 10 found (``top10_recall``), the share of
+    all pairs ordered right (``pairwise_accuracy``), the error of the log-strengths (``score_rmse``, for aggregators
+    with positive Bradley-Terry strengths) and, for models with one, the estimated position bias with its interval.
+    Rating: MAE, RMSE, Spearman's rho, and the share of items whose rounded estimate is the level nearest the true
+    value (``accuracy``). An item without an estimate ranks last (pairwise) or is left out of the errors (rating).
+    """
+    answers = result.worker_answers()
+    campaign = campaign_scores(result)
+    n_items = len(result.truth)
+    if result.kind == "pairwise":
+        campaign["comparisons_per_item"] = 2.0 * len(answers) / max(n_items, 1)
+    if answers.empty:
+        empty = pairwise_scores(None, result.truth) if result.kind == "pairwise" else numeric_scores(None, result.truth)
+        return {**empty, **campaign, "n_items": float(n_items), "fit_seconds": 0.0}
+    start = time.perf_counter()
+    aggregator.fit(answers)
+    fit_seconds = time.perf_counter() - start
+    if result.kind == "pairwise":
+        estimate = aggregator.scores_
+        scores: dict[str, Any] = pairwise_scores(estimate, result.truth)
+        scores["pairwise_accuracy"] = ordering_accuracy(estimate, result.truth)
+        scores["score_rmse"] = score_error(estimate, result.truth)
+        if hasattr(aggregator, "position_bias_"):
+            scores["position_bias"] = float(aggregator.position_bias_)
+            low, high = getattr(aggregator, "position_bias_interval_", (np.nan, np.nan))
+            scores["position_bias_low"], scores["position_bias_high"] = float(low), float(high)
+    else:
+        estimate = aggregator.labels_
+        scores = numeric_scores(estimate, result.truth)
+        aligned = estimate.reindex(result.truth.index).astype(float)
+        scores["spearman"] = float(stats.spearmanr(aligned, result.truth, nan_policy="omit")[0])
+        level = result.items.set_index("task")["level"].reindex(result.truth.index).to_numpy()
+        rounded = np.clip(np.rint(aligned.to_numpy()), 1, result.ledger["n_levels"])
+        scores["accuracy"] = float(np.mean(rounded == level)) if n_items else 0.0
+    return {**scores, **campaign, "n_items": float(n_items), "fit_seconds": fit_seconds}

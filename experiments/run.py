@@ -34,7 +34,9 @@ from tqdm import tqdm
 
 from experiments.collect import summarise, wide_view
 from experiments.detection import detector_columns
+from experiments.downstream import Downstream
 from experiments.metrics import evaluate, needs_gold, rater_quality_scores
+from experiments.reward_model import RewardModel
 from experiments.storage import (
     TABLE_FORMATS,
     remove_stale_temporaries,
@@ -89,6 +91,11 @@ def design_values(cfg: DictConfig) -> dict[str, Any]:
     return values
 
 
+KIND_SHOWN: dict[str, tuple[str, ...]] = {
+    "pairwise": ("kendall_tau", "spearman", "top10_recall", "score_rmse", "position_bias", "reward_accuracy",
+                 "reward_accuracy_raw", "reward_accuracy_true", "fit_seconds"),
+    "rating": ("mae", "rmse", "spearman", "accuracy", "fit_seconds"),
+}  # fmt: skip
 DOWNSTREAM_SHOWN: tuple[str, ...] = ("downstream_accuracy", "downstream_ece", "downstream_accuracy_gap")
 OPTIONAL_GROUPS: tuple[str, ...] = ("features", "downstream")  # option "none" sets the group to null
 ARCHETYPE_SHARE = re.compile(r"^\+{0,2}raters\.archetypes\.(\w+)=")
@@ -187,24 +194,34 @@ def build_design(cfg: DictConfig, cache: dict[str, Any] | None = None) -> tuple[
     return built["task"], built["raters"], built["campaign"], built["assignment"], quality
 
 
-def build_aggregators(cfg: DictConfig, cache: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Aggregator objects by their config name (conf/aggregators/<name>.yaml), in the order chosen (``cache``: see
-    :func:`prepare`)."""
-    if "aggregators" not in cfg or not cfg.aggregators:
-        raise ConfigError("aggregators must name at least one aggregator, e.g. aggregators=[majority_vote]")
+# each task kind is scored by the aggregators of its own group; the other groups are not used
+AGGREGATOR_GROUPS: dict[str, str] = {
+    "categorical": "aggregators", "pairwise": "pairwise_aggregators", "rating": "numeric_aggregators",
+}  # fmt: skip
+
+
+def build_aggregators(
+    cfg: DictConfig, cache: dict[str, Any] | None = None, group: str = "aggregators"
+) -> dict[str, Any]:
+    """Aggregator objects by their config name (conf/<group>/<name>.yaml), in the order chosen (``cache``: see
+    :func:`prepare`). ``group``: ``aggregators`` (labels), ``pairwise_aggregators`` or ``numeric_aggregators``."""
+    if group not in cfg or not cfg[group]:
+        example = available(group)[0] if available(group) else "majority_vote"
+        raise ConfigError(f"{group} must name at least one aggregator, e.g. {group}=[{example}]; accepted names: "
+                          f"{available(group)}")  # fmt: skip
     built = {}
-    for name, node in cfg.aggregators.items():
+    for name, node in cfg[group].items():
         if not isinstance(node, DictConfig):  # an option file without its package line merged its keys in here
             raise ConfigError(
-                f"aggregators.{name} = {node!r} is not an aggregator: an aggregator's YAML file (one added through "
-                "hydra.searchpath, say) starts with the line '# @package aggregators.NAME', NAME its file name, as "
-                "conf/aggregators/majority_vote.yaml does"
+                f"{group}.{name} = {node!r} is not an aggregator: an aggregator's YAML file (one added through "
+                f"hydra.searchpath, say) starts with the line '# @package {group}.NAME', NAME its file name, as "
+                f"conf/{group}/{available(group)[0] if available(group) else 'NAME'}.yaml does"
             )
         try:
-            built[str(name)] = _cached(cache, f"aggregators.{name}", node, lambda node=node: instantiate(node))
+            built[str(name)] = _cached(cache, f"{group}.{name}", node, lambda node=node: instantiate(node))
         except InstantiationException as error:
             if isinstance(error.__cause__, SettingError):  # a hyperparameter outside its accepted values
-                raise ConfigError(f"aggregators.{name}.{error.__cause__}") from None
+                raise ConfigError(f"{group}.{name}.{error.__cause__}") from None
             raise
     return built
 
@@ -241,7 +258,7 @@ class Job:
     progress: bool
     table_format: str
     features: Any = None  # sim.features.FeatureSource, or None for items without features
-    downstream: Any = None  # experiments.downstream.Downstream, or None
+    downstream: Any = None  # experiments.downstream.Downstream, experiments.reward_model.RewardModel, or None
     detectors: dict[str, Any] | None = None  # noisy-label detectors by config name (strategies.cleaning)
 
 
@@ -263,7 +280,12 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
     features, downstream = (_optional(cfg, group, built) for group in OPTIONAL_GROUPS)
     if features is not None:
         task = features.adapt(task)  # a data set fixes the classes: every check below sees them
-    aggregators = build_aggregators(cfg, built)
+    aggregators = build_aggregators(cfg, built, AGGREGATOR_GROUPS[task.kind])
+    if task.kind != "categorical":
+        validate_design(task, raters, campaign, assignment, quality, features)
+        return Job(seed, n_replicates, task, raters, campaign, assignment, quality, aggregators,
+                   _progress(cfg), _table_format(cfg), features,
+                   RewardModel() if task.kind == "pairwise" else None, None)  # fmt: skip
     binary = [name for name, aggregator in aggregators.items() if getattr(aggregator, "binary_only", False)]
     if binary and task.n_classes > 2:
         raise ConfigError(
@@ -276,10 +298,8 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
             f"aggregators {gold_users} learn from gold answers, but task.gold_fraction is 0; accepted values: "
             "task.gold_fraction in (0, 1], e.g. task.gold_fraction=0.05"
         )
-    progress = cfg.get("progress")
-    if progress is not None and not isinstance(progress, bool):
-        raise ConfigError(f"progress must be true, false or null (only on a terminal), got {progress!r}")
-    table_format = check_choice("output.format", cfg.get("output", {}).get("format", "parquet"), TABLE_FORMATS)
+    progress = _progress(cfg)
+    table_format = _table_format(cfg)
     if downstream is not None and features is None:
         raise ConfigError(
             f"downstream={option_name('downstream', cfg.downstream)} trains a model on the items' features, and the "
@@ -292,9 +312,19 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
             "(features=none); accepted values: features=gaussian, digits, wine or breast_cancer, or detectors=[]"
         )
     validate_design(task, raters, campaign, assignment, quality)
-    return Job(seed, n_replicates, task, raters, campaign, assignment, quality, aggregators,
-               interactive_terminal() if progress is None else progress, table_format, features,
-               downstream, detectors)  # fmt: skip
+    return Job(seed, n_replicates, task, raters, campaign, assignment, quality, aggregators, progress, table_format,
+               features, downstream, detectors)  # fmt: skip
+
+
+def _progress(cfg: DictConfig) -> bool:
+    progress = cfg.get("progress")
+    if progress is not None and not isinstance(progress, bool):
+        raise ConfigError(f"progress must be true, false or null (only on a terminal), got {progress!r}")
+    return interactive_terminal() if progress is None else progress
+
+
+def _table_format(cfg: DictConfig) -> str:
+    return check_choice("output.format", cfg.get("output", {}).get("format", "parquet"), TABLE_FORMATS)
 
 
 def build_detectors(cfg: DictConfig, cache: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -341,12 +371,14 @@ def score_replicate(job: Job, replicate: int, rater_scores: bool = False) -> tup
     result = simulate(job.task, job.raters, job.campaign, seed=job.seed, replicate=replicate, progress=job.progress,
                       assignment=job.assignment, quality=job.quality, features=job.features)  # fmt: skip
     quality_scores = rater_quality_scores(result, rater_scores) if job.quality or rater_scores else {}
-    ceiling = job.downstream.ceiling(result, job.seed, replicate) if job.downstream is not None else {}
+    ceiling = job.downstream.ceiling(result, job.seed, replicate) if isinstance(job.downstream, Downstream) else {}
     rows = []
     for name, aggregator in job.aggregators.items():
         fitted = seeded(aggregator, job.seed, replicate)
         row = {"aggregator": name, **evaluate(fitted, result), **quality_scores}
-        if job.downstream is not None:
+        if result.kind == "pairwise" and job.downstream is not None:
+            row.update(job.downstream.evaluate(result, getattr(fitted, "scores_", None), job.seed, replicate))
+        elif job.downstream is not None:
             row.update(downstream_row(job.downstream, fitted, result, job.seed, replicate), **ceiling)
         if job.detectors and not result.worker_answers().empty:
             for detector_name, detector in job.detectors.items():
@@ -459,14 +491,19 @@ def write_out(text: str) -> None:
 def report(cfg: DictConfig, metrics: pd.DataFrame) -> str:
     """The printed summary of a run: the campaign's first replicate, then every aggregator's scores over all."""
     # accuracy counts an unlabeled item as wrong; accuracy_labeled scores only the labeled ones: shown side by side
-    shown: tuple[str, ...] = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "brier", "fit_seconds")
-    shown += tuple(column for column in ("accuracy_gap", *DOWNSTREAM_SHOWN) if column in metrics.columns)
-    table = wide_view(summarise(metrics, by=["aggregator"]), shown)
+    kind = str(OmegaConf.select(cfg, "task.kind", default="categorical"))
+    shown: tuple[str, ...] = KIND_SHOWN.get(kind, ())
+    if not shown:
+        shown = ("accuracy", "accuracy_labeled", "coverage", "macro_f1", "brier", "fit_seconds")
+        shown += tuple(column for column in ("accuracy_gap", *DOWNSTREAM_SHOWN) if column in metrics.columns)
+    table = wide_view(summarise(metrics, by=["aggregator"]), tuple(c for c in shown if c in metrics.columns))
     ledger = metrics.iloc[0]
     n = int(cfg.n_replicates)
     replicates = f" (first replicate of {n}; the table averages all {n}, ± is the half-width of a 95% interval)"
+    per_item = (f"{ledger['comparisons_per_item']:.2f} comparisons per response" if kind == "pairwise"
+                else f"{ledger['answers_per_item']:.2f} answers per item")  # fmt: skip
     lines = [
-        f"{int(ledger['n_items'])} items, {ledger['answers_per_item']:.2f} answers per item, spend "
+        f"{int(ledger['n_items'])} {'responses' if kind == 'pairwise' else 'items'}, {per_item}, spend "
         f"{ledger['spend']:.2f}, {ledger['duration_hours']:.2f} h, stopped: {ledger['stop_reason']}"
         + (replicates if n > 1 else "")
     ]

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
 VALUE_MEAN, VALUE_SD = 50.0, 20.0
@@ -136,31 +135,6 @@ def draw_pairwise(scenario: PairwiseScenario, rng: np.random.Generator) -> Drawn
                             "label": np.where(left_wins, left, right)})  # fmt: skip
     truth = pd.Series(scores, index=pd.RangeIndex(scenario.n_items, name="item"), name="score")
     return Drawn(answers, truth)
-
-
-def numeric_scores(estimate: pd.Series | None, truth: pd.Series) -> dict[str, float]:
-    """MAE and RMSE of the estimates on the truth's tasks (a task without an estimate counts as missing: NaN)."""
-    if estimate is None:
-        return {"mae": float("nan"), "rmse": float("nan")}
-    error = estimate.reindex(truth.index).astype(float) - truth.astype(float)
-    return {"mae": float(error.abs().mean()), "rmse": float(np.sqrt((error**2).mean()))}
-
-
-def pairwise_scores(estimate: pd.Series | None, truth: pd.Series, top: int = 10) -> dict[str, float]:
-    """Kendall's tau and Spearman's rho of the estimated scores against the true ones, and the share of the true top
-    ``top`` among the estimated top ``top`` (an item without a score ranks last)."""
-    if estimate is None:
-        return {"kendall_tau": float("nan"), "spearman": float("nan"), "top10_recall": float("nan")}
-    aligned = estimate.reindex(truth.index).astype(float).fillna(-np.inf).to_numpy()
-    true = truth.to_numpy(dtype=float)
-    ranks = stats.rankdata(aligned)
-    best_true = set(np.argsort(-true)[:top])
-    best_estimated = set(np.argsort(-aligned, kind="stable")[:top])
-    return {
-        "kendall_tau": float(stats.kendalltau(ranks, true)[0]),
-        "spearman": float(stats.spearmanr(ranks, true)[0]),
-        "top10_recall": len(best_true & best_estimated) / top,
-    }
 
 
 def estimates(aggregator: Any, kind: str) -> pd.Series | None:

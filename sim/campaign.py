@@ -45,6 +45,7 @@ import simpy
 from tqdm import tqdm
 
 from sim.features import FeatureSource, ItemFeatures
+from sim.kinds import Responses, engine_design, finish_result, pairwise_items, rating_items
 from sim.raters import RaterPopulation, Raters, drift_walk, sample_raters
 from sim.records import AnswerTimeline, CampaignResult, items_table, raters_table
 from sim.response import (
@@ -59,7 +60,7 @@ from sim.response import (
 )
 from sim.store import QUALIFICATION, WORK, AnswerStore, Rows
 from sim.streams import stream
-from sim.tasks import Items, TaskDesign, sample_groups, sample_items
+from sim.tasks import TaskDesign, sample_groups, sample_items
 from sim.validation import ConfigError, check_choice, check_float, check_int
 from strategies.assignment.base import WAIT, AssignmentPolicy
 from strategies.assignment.fixed import FixedRedundancy
@@ -73,6 +74,7 @@ TIME_TOLERANCE = 1e-6
 EXPECTED_ACCURACY_ITEMS = 250  # items of each rater's expected accuracy: its sd from the sample is about 1.5%
 STOP_REASONS: tuple[str, ...] = ("complete", "budget", "time_horizon", "raters_exhausted")
 SPEND_CATEGORIES: tuple[str, ...] = ("answers", "gold", "qualification", "training", "calibration")
+KIND_INPUTS: tuple[str, ...] = ("score_gap", "length_gap", "value")  # per-task inputs of sim.kinds' answer models
 
 
 def money(amount: float) -> Fraction:
@@ -307,19 +309,28 @@ class CampaignRun:
     ) -> None:
         if features is not None:
             design = features.adapt(design)  # a data set fixes the number of items and classes
-        self.design = design
         self.population = population
         self.campaign = campaign
         self.seed = seed
         self.replicate = replicate
         self.quality = [copy.deepcopy(control) for control in quality]
         self.policy: AssignmentPolicy = copy.deepcopy(assignment) if assignment is not None else FixedRedundancy()
-        validate_design(design, population, campaign, self.policy, self.quality)
+        validate_design(design, population, campaign, self.policy, self.quality, features)
+        self.task = design  # as configured; ``design`` is what the engine hands out: pairs, for a pairwise task
+        self.design = design = engine_design(design)
         self.qualification = _one_of(self.quality, Qualification)
         self.calibration = _one_of(self.quality, Calibration)
         needs_gold_pool = design.gold_fraction > 0 or self.qualification is not None
         items_rng, pool_rng = stream(seed, replicate, "items"), stream(seed, replicate, "items", 1)
-        self.items: Items = sample_items(design, items_rng, gold_pool=needs_gold_pool, extra=pool_rng)
+        self.responses: Responses | None = None
+        if design.kind == "pairwise":
+            self.items, self.responses = pairwise_items(
+                self.task, items_rng, needs_gold_pool, stream(seed, replicate, "features", 1)
+            )
+        elif design.kind == "rating":
+            self.items = rating_items(design, items_rng, needs_gold_pool)
+        else:
+            self.items = sample_items(design, items_rng, gold_pool=needs_gold_pool, extra=pool_rng)
         groups = sample_groups(self.items.n_total, design.group_share, stream(seed, replicate, "groups"))
         if groups is not None:
             self.items = dataclasses.replace(self.items, group=groups)
@@ -754,7 +765,7 @@ class CampaignRun:
             "seed": int(self.seed),
             "replicate": int(self.replicate),
         }
-        return CampaignResult(
+        result = CampaignResult(
             answers=answers,
             truth=label_series(task_ids[regular], truth[regular]),
             gold=label_series(task_ids[~regular], truth[~regular]),
@@ -771,14 +782,18 @@ class CampaignRun:
             revised=revised,
             features=self.features,
         )
+        if self.design.kind != "categorical":
+            finish_result(result, self.task, self.items, self.responses, self.raters)
+        return result
 
     def _expected_accuracy(self) -> np.ndarray:
         """Each rater's accuracy on (the first, at most 250, of) the regular items at the start of work."""
         items = self.items
         sample = np.arange(min(items.n_regular, EXPECTED_ACCURACY_ITEMS))  # items are exchangeable: the first ones
+        kind_inputs = {name: getattr(items, name)[sample] for name in KIND_INPUTS if getattr(items, name) is not None}
         return expected_accuracy(
             self.raters, self.population, self.design, items.true_label[sample], items.confuser[sample],
-            items.difficulty_effective[sample], self.campaign.training_minutes,
+            items.difficulty_effective[sample], self.campaign.training_minutes, kind_inputs,
         )  # fmt: skip
 
     def _paid(self, timeline: AnswerTimeline) -> np.ndarray | bool:
@@ -820,6 +835,7 @@ class CampaignRun:
             bias_shrink=timeline.bias_shrink if np.any(timeline.bias_shrink) else 0.0,
             group=None if items.group is None else items.group[timeline.item],
             competence=None if items.competence is None else items.competence[timeline.item],
+            **{name: getattr(items, name)[timeline.item] for name in KIND_INPUTS if getattr(items, name) is not None},
         )
 
 
@@ -850,9 +866,17 @@ def validate_design(
     campaign: Campaign,
     assignment: AssignmentPolicy | None = None,
     quality: Sequence[QualityControl] = (),
+    features: FeatureSource | None = None,
 ) -> None:
     """Every check of a campaign that needs no simulation (the policy's and each quality control's against the task,
-    the pool and the campaign): a design's errors come before any money is spent. Raises :class:`ConfigError`."""
+    the pool and the campaign): a design's errors come before any money is spent. Raises :class:`ConfigError`.
+    ``design`` is the task as configured, as the policy and quality control see it too (a pairwise task's
+    ``n_items`` counts responses; :func:`sim.kinds.engine_design` gives the engine's pairs)."""
+    if design.kind != "categorical" and features is not None:
+        raise ConfigError(
+            f"features give categorical items features, and task.kind = {design.kind} (a pairwise task's responses "
+            "have features of their own: task.n_features); accepted values: features=none, or task.kind=categorical"
+        )
     _one_of(quality, Qualification)
     _one_of(quality, Calibration)
     if population.group_bias > 0 and population.group_bias_label >= design.n_classes:

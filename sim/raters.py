@@ -117,6 +117,21 @@ class RaterPopulation:
         group_bias: on items of group 1, the share of a model-archetype rater's wrong answers that go to label
             ``group_bias_label`` (a stereotyped label) instead of the usual confuser-or-bias mixture.
         group_bias_label: the label that ``group_bias`` pulls wrong answers on group 1 towards.
+        position_bias: pairwise: logits added to the preference for the response shown first, on average (position
+            bias; Zheng et al., "Judging LLM-as-a-Judge with MT-Bench and Chatbot Arena", NeurIPS 2023, measure it
+            and the verbosity bias below).
+        position_bias_sd: pairwise: spread of the position bias between raters (logits).
+        verbosity_bias: pairwise: logits added per standard deviation of length by which the first response is
+            longer (a preference for longer answers beyond their quality; Singhal et al. 2023).
+        verbosity_bias_sd: pairwise: spread of the verbosity bias between raters.
+        severity_mean, severity_sd: rating: a rater's offset on the scale (scale points; negative: severe, positive:
+            lenient) ~ Normal(severity_mean, severity_sd) (Myford & Wolfe, "Detecting and measuring rater effects
+            using many-facet Rasch measurement", J. Applied Measurement 4(4), 2003: severity/leniency and central
+            tendency are the main rater effects).
+        scale_use_mean, scale_use_sd: rating: a rater's slope around the scale's midpoint, scale_use_mean *
+            exp(scale_use_sd * z): below 1 central tendency, above 1 a preference for the extremes.
+        rating_noise: rating: sd (scale points) of the value an average rater perceives; a sharper rater (higher
+            ability, trained, rested) perceives it more precisely (see :mod:`sim.response`).
     """
 
     n_raters: int = 100
@@ -155,6 +170,15 @@ class RaterPopulation:
     group_gap_sd: float = 0.0
     group_bias: float = 0.0
     group_bias_label: int = 0
+    position_bias: float = 0.0
+    position_bias_sd: float = 0.0
+    verbosity_bias: float = 0.0
+    verbosity_bias_sd: float = 0.0
+    severity_mean: float = 0.0
+    severity_sd: float = 0.3
+    scale_use_mean: float = 1.0
+    scale_use_sd: float = 0.1
+    rating_noise: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_raters", check_int("raters.n_raters", self.n_raters, 1))  # 2e4 -> 20000
@@ -197,6 +221,12 @@ class RaterPopulation:
         )  # 2e4 -> 20000
         check_probability("raters.collusion_copy_probability", self.collusion_copy_probability)
         check_float("raters.group_gap", self.group_gap)
+        for key in ("position_bias", "verbosity_bias", "severity_mean"):
+            check_float(f"raters.{key}", getattr(self, key))
+        for key in ("position_bias_sd", "verbosity_bias_sd", "severity_sd", "scale_use_sd"):
+            check_float(f"raters.{key}", getattr(self, key), 0.0)
+        check_float("raters.scale_use_mean", self.scale_use_mean, 0.0, low_open=True)
+        check_float("raters.rating_noise", self.rating_noise, 0.0, low_open=True)
         check_float("raters.group_gap_sd", self.group_gap_sd, 0.0)
         check_probability("raters.group_bias", self.group_bias)
         check_float("raters.accuracy_correlation", self.accuracy_correlation, 0.0, 1.0, high_open=True)
@@ -271,6 +301,11 @@ class Raters:
     collusion_group: np.ndarray  # collusion group id, -1 for raters outside any group
     archetype_code: np.ndarray  # archetype as its index in ARCHETYPE_TABLE
     group_gap: np.ndarray | None = None  # logits lost on items of group 1 (None: no gap)
+    # task kinds (sim.kinds): pairwise position and verbosity biases (logits); rating severity and scale use
+    position_bias: np.ndarray | None = None
+    verbosity_bias: np.ndarray | None = None
+    severity: np.ndarray | None = None
+    scale_use: np.ndarray | None = None
 
     @property
     def n_raters(self) -> int:
@@ -327,7 +362,20 @@ def sample_raters(population: RaterPopulation, n_classes: int, seed: int, replic
         collusion_group=collusion_groups(population, seed, replicate),
         archetype_code=np.array([ARCHETYPE_CODE[name] for name in archetype], dtype=np.int64),
         group_gap=group_gaps(population, seed, replicate),
+        **kind_traits(population, seed, replicate),
     )
+
+
+def kind_traits(population: RaterPopulation, seed: int, replicate: int) -> dict[str, np.ndarray]:
+    """Each rater's traits for pairwise and rating tasks, from a stream of their own (so that a categorical run's
+    raters are the same with or without them)."""
+    z = stream(seed, replicate, "kind_traits").standard_normal((4, population.n_raters))
+    return {
+        "position_bias": population.position_bias + population.position_bias_sd * z[0],
+        "verbosity_bias": population.verbosity_bias + population.verbosity_bias_sd * z[1],
+        "severity": population.severity_mean + population.severity_sd * z[2],
+        "scale_use": population.scale_use_mean * np.exp(population.scale_use_sd * z[3]),
+    }
 
 
 def group_gaps(population: RaterPopulation, seed: int, replicate: int) -> np.ndarray | None:

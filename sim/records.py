@@ -17,6 +17,7 @@ from sim.tasks import Items
 if TYPE_CHECKING:
     from sim.campaign import RaterRecord
     from sim.features import ItemFeatures
+    from sim.kinds import Responses
     from sim.response import Situation
 
 ANSWER_COLUMNS: tuple[str, ...] = (
@@ -92,6 +93,9 @@ class CampaignResult:
     items_model: Items | None = field(default=None, repr=False)
     revised: bool = field(default=False, repr=False)
     features: ItemFeatures | None = field(default=None, repr=False)  # the items' features and a clean test set
+    kind: str = "categorical"  # the task kind (sim.kinds): categorical, pairwise or rating
+    pairs: pd.DataFrame | None = None  # pairwise: one row per pair of the pool (gold pairs last)
+    responses: Responses | None = field(default=None, repr=False)  # pairwise: scores, features, the reward test set
 
     def answer_situation(self) -> Situation | None:
         """The answer model's inputs for every row of :attr:`answers` (built when first asked for)."""
@@ -101,7 +105,11 @@ class CampaignResult:
 
     def worker_answers(self) -> pd.DataFrame:
         """The answers an aggregator sees, in crowd-kit's columns (task, worker, label): regular items only, without
-        the answers quality control dropped. The index keeps each row's position in :attr:`answers`."""
+        the answers quality control dropped. The index keeps each row's position in :attr:`answers`. Pairwise:
+        crowd-kit's comparison columns (worker, left, right, label: the preferred response), ties left out."""
+        if self.kind == "pairwise":
+            rows = self._regular_rows() & (self.answers["label"].to_numpy() >= 0)
+            return self.answers.loc[rows, ["worker", "left", "right", "label"]]
         return self.answers.loc[self._regular_rows(), ["task", "worker", "label"]]
 
     def gold_answers(self) -> pd.DataFrame:

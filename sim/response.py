@@ -22,6 +22,22 @@ the rater's bias toward uniform by a share :math:`s_j`. A wrong answer goes to t
 ``confuser_weight`` (correlated errors) and otherwise is drawn from the rater's bias over the wrong labels. The other
 archetypes override the model (see :mod:`sim.raters`).
 
+Pairwise and rating tasks (:mod:`sim.kinds`) reuse the same rater state. Its log-odds terms, relative to the
+population's mean ability, become the log of the rater's *sharpness* :math:`\kappa_j = \exp(\eta_j - \bar a)`,
+with :math:`\eta_j` the log-odds above on an item of difficulty 0 (difficulty included for rated items), so that
+an average rater at the start of work has sharpness 1, an expert is sharper, fatigue blunts and practice sharpens:
+
+* pairwise (Bradley-Terry, with Davidson's ties): with :math:`d = \kappa_j (s_L - s_R) + \beta_j + \nu_j
+  (\ell_L - \ell_R)`, position bias :math:`\beta_j` and verbosity bias :math:`\nu_j`,
+  :math:`P(L) \propto e^{d/2}`, :math:`P(R) \propto e^{-d/2}`, :math:`P(\text{tie}) \propto \nu`; without ties
+  :math:`P(L) = \sigma(d)` (Bradley & Terry 1952; Davidson, JASA 1970). An adversary prefers the worse response;
+* rating (an ordered probit): the rater perceives :math:`m = c + g_j (v_i + b_j - c) + (\sigma / \kappa_j)
+  \varepsilon`, with :math:`c` the scale's midpoint, severity :math:`b_j`, scale use :math:`g_j` and noise
+  :math:`\sigma` = ``rating_noise``, and answers the level nearest :math:`m` (the ends open). An adversary
+  rates the mirror value :math:`K + 1 - v_i`.
+
+Spammers, lazy raters, Condorcet and confusion raters answer over the kind's options as over labels.
+
 Every function here is pure and vectorised over answers (of any raters): :mod:`sim.campaign` calls them on batches
 of pages (every page in flight when a reacting campaign needs labels; all answers at once otherwise), and the oracle
 on every answer under each possible label.
@@ -33,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.special import betaincinv, expit
+from scipy.special import betaincinv, expit, ndtr
 
 from sim.raters import ARCHETYPES, RaterPopulation, Raters
 from sim.tasks import TaskDesign
@@ -102,6 +118,9 @@ class Situation:
     bias_shrink: np.ndarray | float = 0.0
     group: np.ndarray | None = None  # the item's group (0/1); None: every item in group 0
     competence: np.ndarray | None = None  # the item's competence quantile in U(0, 1) (correlated condorcet raters)
+    score_gap: np.ndarray | None = None  # pairwise: score of the left response minus the right one's
+    length_gap: np.ndarray | None = None  # pairwise: length of the left response minus the right one's
+    value: np.ndarray | None = None  # rating: the item's true value on the scale 1..K
 
     @property
     def n_classes(self) -> int:
@@ -124,6 +143,9 @@ class Situation:
             bias_shrink=_rows(self.bias_shrink, rows),
             group=None if self.group is None else self.group[rows],
             competence=None if self.competence is None else self.competence[rows],
+            score_gap=None if self.score_gap is None else self.score_gap[rows],
+            length_gap=None if self.length_gap is None else self.length_gap[rows],
+            value=None if self.value is None else self.value[rows],
         )
 
     def with_labels(self, true_label: np.ndarray, confuser: np.ndarray) -> Situation:
@@ -227,6 +249,60 @@ def confusion_probabilities(s: Situation) -> np.ndarray:
     return s.raters.confusion[s.worker, s.true_label]
 
 
+def sharpness(s: Situation) -> np.ndarray:
+    """A model rater's sharpness in pairwise and rating tasks: ``exp(log-odds - ability_mean)`` (see the module
+    docstring); 1 for an average rater at the start of work on an item of difficulty 0."""
+    return np.exp(model_logit(s) - s.population.ability_mean)
+
+
+def choice_probabilities(d: np.ndarray, tie_weight: float) -> np.ndarray:
+    """(n, 2) Bradley-Terry or (n, 3) Davidson probabilities of (left, right[, tie]) for log-odds ``d`` of left."""
+    if tie_weight == 0:
+        left = expit(d)
+        return np.column_stack([left, 1.0 - left])
+    logits = np.column_stack([d / 2, -d / 2, np.full(d.shape[0], np.log(tie_weight))])
+    logits -= logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def pairwise_probabilities(s: Situation) -> np.ndarray:
+    assert s.score_gap is not None and s.length_gap is not None
+    assert s.raters.position_bias is not None and s.raters.verbosity_bias is not None
+    d = sharpness(s) * s.score_gap + s.raters.position_bias[s.worker] + s.raters.verbosity_bias[s.worker] * s.length_gap
+    return choice_probabilities(d, s.design.tie_weight)
+
+
+def pairwise_adversary_probabilities(s: Situation) -> np.ndarray:
+    return _one_hot(s.confuser, s.n_classes)  # the worse response, every time
+
+
+def _ordered_probit(centre: np.ndarray, spread: np.ndarray, n_levels: int) -> np.ndarray:
+    """(n, K) P(level k) when the perceived value ~ Normal(centre, spread) is rounded to the nearest level."""
+    cuts = np.arange(1.5, n_levels)  # K - 1 thresholds between the levels
+    below = ndtr((cuts[None, :] - centre[:, None]) / spread[:, None])
+    ones, zeros = np.ones((centre.shape[0], 1)), np.zeros((centre.shape[0], 1))
+    return np.diff(np.hstack([zeros, below, ones]), axis=1)
+
+
+def _rated(s: Situation, value: np.ndarray) -> np.ndarray:
+    assert s.raters.severity is not None and s.raters.scale_use is not None
+    k = s.n_classes
+    middle = (k + 1) / 2
+    centre = middle + s.raters.scale_use[s.worker] * (value + s.raters.severity[s.worker] - middle)
+    return _ordered_probit(centre, s.population.rating_noise / sharpness(s), k)
+
+
+def rating_probabilities(s: Situation) -> np.ndarray:
+    assert s.value is not None
+    return _rated(s, s.value)
+
+
+def rating_adversary_probabilities(s: Situation) -> np.ndarray:
+    assert s.value is not None
+    return _rated(s, s.n_classes + 1 - s.value)
+
+
 ARCHETYPE_MODELS: dict[str, Callable[[Situation], np.ndarray]] = {
     "honest": model_probabilities,
     "expert": model_probabilities,
@@ -238,16 +314,33 @@ ARCHETYPE_MODELS: dict[str, Callable[[Situation], np.ndarray]] = {
 }
 
 
+# what changes for the other task kinds (sim.kinds); the rest of ARCHETYPE_MODELS applies to their options as is
+KIND_MODELS: dict[str, dict[str, Callable[[Situation], np.ndarray]]] = {
+    "categorical": {},
+    "pairwise": {
+        "honest": pairwise_probabilities,
+        "expert": pairwise_probabilities,
+        "adversary": pairwise_adversary_probabilities,
+    },
+    "rating": {
+        "honest": rating_probabilities,
+        "expert": rating_probabilities,
+        "adversary": rating_adversary_probabilities,
+    },
+}
+
+
 def label_probabilities(s: Situation) -> np.ndarray:
     """(n, K) probability of each label for each answer; rows sum to one. One vectorised call per archetype."""
+    models = {**ARCHETYPE_MODELS, **KIND_MODELS[s.design.kind]}
     code_of_answer = s.raters.archetype_code[s.worker]
     present = np.flatnonzero(np.bincount(code_of_answer, minlength=len(ARCHETYPES)))
     if present.shape[0] == 1:
-        return ARCHETYPE_MODELS[ARCHETYPES[int(present[0])]](s)
+        return models[ARCHETYPES[int(present[0])]](s)
     probabilities = np.empty((s.true_label.shape[0], s.n_classes))
     for code in present.tolist():
         rows = np.flatnonzero(code_of_answer == code)
-        probabilities[rows] = ARCHETYPE_MODELS[ARCHETYPES[code]](s.subset(rows))
+        probabilities[rows] = models[ARCHETYPES[code]](s.subset(rows))
     return probabilities
 
 
@@ -286,10 +379,12 @@ def expected_accuracy(
     confuser: np.ndarray,
     difficulty: np.ndarray,
     training_minutes: float,
+    kind_inputs: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Each rater's P(correct) averaged over the given items, at the start of work (no practice, no fatigue, no
     calibration or drift) after ``training_minutes`` of training: the rater's accuracy as a quality score that does
-    not depend on which items it happened to answer. Vectorised over raters and items in chunks."""
+    not depend on which items it happened to answer. Vectorised over raters and items in chunks. ``kind_inputs``:
+    the per-item inputs of a pairwise or rating task (``score_gap`` and ``length_gap``, or ``value``)."""
     n_items = true_label.shape[0]
     accuracy = np.empty(raters.n_raters)
     chunk = max(1, 250_000 // max(n_items, 1))  # raters per vectorised pass
@@ -302,6 +397,7 @@ def expected_accuracy(
             true_label=labels, confuser=np.tile(confuser, workers.shape[0]),
             difficulty=np.tile(difficulty, workers.shape[0]), practice=np.zeros(n, np.int64),
             time_on_task=np.zeros(n), training_minutes=np.full(n, training_minutes),
+            **{key: np.tile(values, workers.shape[0]) for key, values in (kind_inputs or {}).items()},
         )  # fmt: skip
         p_correct = label_probabilities(situation)[np.arange(n), labels]
         accuracy[workers] = p_correct.reshape(workers.shape[0], n_items).mean(axis=1)

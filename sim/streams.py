@@ -28,6 +28,7 @@ STREAM_IDS: dict[str, int] = {
     "downstream": 14,  # the downstream model and the noisy-label detectors (experiments.downstream)
     "relabel": 15,  # which items a relabeling pass sends back (random selection)
     "competence": 16,  # each item's competence quantile (raters.accuracy_correlation)
+    "kind_traits": 17,  # each rater's pairwise and rating traits (position and verbosity bias, severity, scale use)
 }
 
 

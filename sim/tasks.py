@@ -16,6 +16,9 @@ version it understands until it learns the new one (training or a calibration se
 joining after it): until then it answers revised items as the old definitions say. The truth that answers are scored
 against is the definitions in force when the campaign ends (Pustejovsky & Stubbs, "Natural Language Annotation for
 Machine Learning", O'Reilly 2012: the annotate-revise cycle of guidelines, MATTER).
+
+Task kinds (``kind``): ``categorical`` labels (above), ``pairwise`` preferences between two responses (RLHF) and
+``rating`` answers on a 1..K scale; the last two are sampled in :mod:`sim.kinds` and go through the same campaign.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sim.validation import ConfigError, check_float, check_int, check_probability
+from sim.validation import ConfigError, check_choice, check_float, check_int, check_probability
+
+TASK_KINDS: tuple[str, ...] = ("categorical", "pairwise", "rating")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,23 @@ class TaskDesign:
         revised_fraction: share of items whose label definition the revision changes.
         group_share: share of items in group 1 (a protected attribute for the fairness study; raters' accuracy or
             bias may depend on it, see :class:`sim.raters.RaterPopulation`); 0: every item is in group 0.
+        kind: ``categorical`` (labels 0..K-1), ``pairwise`` (which of two responses is better: ``n_items``
+            responses, and tasks are pairs of them) or ``rating`` (a value on the scale 1..``n_levels``); see
+            :mod:`sim.kinds`. ``n_classes``, the revision, groups and ambiguity are for categorical tasks only.
+        score_sd: pairwise: sd of the responses' latent quality scores, on the Bradley-Terry logit scale (an unbiased
+            rater of sharpness 1 prefers i to j with probability sigmoid(s_i - s_j)).
+        length_correlation: pairwise: correlation of a response's length (standardised) with its score; longer
+            responses tend to be better, which a verbosity bias over-rewards (Singhal et al., "A Long Way to Go:
+            Investigating Length Correlations in RLHF", 2023).
+        tie_weight: pairwise: Davidson's tie parameter nu >= 0 (Davidson, "On extending the Bradley-Terry model to
+            accommodate ties", JASA 65, 1970); 0: raters must choose, and there is no tie answer.
+        candidate_pairs: pairwise: partners per response in the pool of pairs that policies choose from (a random
+            regular graph); every pair when ``n_items - 1`` is at most this.
+        n_features: pairwise: features per response (the reward model's inputs); the score is linear in them.
+        feature_noise: pairwise: sd of the noise on each observed feature (what a reward model cannot see).
+        n_levels: rating: points K >= 2 of the scale 1..K.
+        value_sd: rating: sd of the items' true values around the scale's midpoint, in scale points (clipped to
+            [1, K]).
     """
 
     n_items: int = 3000
@@ -79,8 +101,41 @@ class TaskDesign:
     revised_complexity: float | None = None
     revised_fraction: float = 0.0
     group_share: float = 0.0
+    kind: str = "categorical"
+    score_sd: float = 1.0
+    length_correlation: float = 0.3
+    tie_weight: float = 0.0
+    candidate_pairs: int = 50
+    n_features: int = 8
+    feature_noise: float = 0.5
+    n_levels: int = 5
+    value_sd: float = 1.0
 
     def __post_init__(self) -> None:
+        check_choice("task.kind", self.kind, TASK_KINDS)
+        check_float("task.score_sd", self.score_sd, 0.0, low_open=True)
+        check_float("task.length_correlation", self.length_correlation, -1.0, 1.0)
+        check_float("task.tie_weight", self.tie_weight, 0.0)
+        object.__setattr__(self, "candidate_pairs", check_int("task.candidate_pairs", self.candidate_pairs, 1))
+        object.__setattr__(self, "n_features", check_int("task.n_features", self.n_features, 1))
+        check_float("task.feature_noise", self.feature_noise, 0.0)
+        object.__setattr__(self, "n_levels", check_int("task.n_levels", self.n_levels, 2))
+        check_float("task.value_sd", self.value_sd, 0.0)
+        if self.kind == "pairwise" and check_int("task.n_items", self.n_items, 1) < 2:
+            raise ConfigError(
+                f"task.n_items must be >= 2 for task.kind=pairwise (responses to pair), got {self.n_items}"
+            )
+        if self.kind != "categorical":
+            categorical_only = {
+                "task.revision_hours": self.revision_hours is not None,
+                "task.group_share": self.group_share > 0,
+            }
+            for key, set_ in categorical_only.items():
+                if set_:
+                    raise ConfigError(
+                        f"{key} is for categorical tasks, and task.kind = {self.kind}; accepted values: leave it "
+                        "at its default (null or 0), or task.kind=categorical"
+                    )
         object.__setattr__(self, "n_items", check_int("task.n_items", self.n_items, 1))  # 2e4 -> 20000
         object.__setattr__(self, "n_classes", check_int("task.n_classes", self.n_classes, 2))  # 2e4 -> 20000
         check_probability("task.guideline_complexity", self.guideline_complexity)
@@ -126,6 +181,13 @@ class TaskDesign:
         return (self.guideline_complexity, revised)
 
     @property
+    def n_options(self) -> int:
+        """Number of distinct answers a rater can give: K labels, 2 sides of a pair (3 with ties) or K levels."""
+        if self.kind == "pairwise":
+            return 3 if self.tie_weight > 0 else 2
+        return self.n_levels if self.kind == "rating" else self.n_classes
+
+    @property
     def priors(self) -> np.ndarray:
         if self.class_priors is None:
             return np.full(self.n_classes, 1.0 / self.n_classes)
@@ -156,6 +218,10 @@ class Items:
     version_seconds: np.ndarray | None = None  # (2, n) median seconds
     group: np.ndarray | None = None  # int 0/1 per item (None: all in group 0), see TaskDesign.group_share
     competence: np.ndarray | None = None  # U(0, 1) quantile of the item's competence (raters.accuracy_correlation)
+    # task kinds (sim.kinds): a pair's score and length differences (left minus right); a rated item's true value
+    score_gap: np.ndarray | None = None
+    length_gap: np.ndarray | None = None
+    value: np.ndarray | None = None
 
     @property
     def n_total(self) -> int:

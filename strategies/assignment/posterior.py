@@ -49,11 +49,12 @@ class PosteriorThreshold(SequentialPolicy):
 
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
         check_probability(f"{self.key}.threshold", self.threshold)
-        if self.threshold < 1.0 / design.n_classes:
+        if self.threshold < 1.0 / design.n_options:
+            options = "task.n_classes" if design.kind == "categorical" else f"the answers of task.kind={design.kind}"
             raise ConfigError(
-                f"{self.key}.threshold = {self.threshold} is below 1 / task.n_classes = {1 / design.n_classes:.3g}: "
+                f"{self.key}.threshold = {self.threshold} is below 1 / {options} = {1 / design.n_options:.3g}: "
                 f"every posterior's top label reaches it, so every item would stop at min_answers; accepted "
-                f"values: threshold in [{1 / design.n_classes:.3g}, 1]"
+                f"values: threshold in [{1 / design.n_options:.3g}, 1]"
             )
         if not isinstance(self.reopen, bool):
             raise ConfigError(f"{self.key}.reopen must be true or false, got {self.reopen!r}")

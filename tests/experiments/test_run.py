@@ -85,6 +85,41 @@ def test_run_writes_every_table_and_a_tidy_metrics_row_per_aggregator_and_replic
     assert OmegaConf.load(tmp_path / "config.yaml").task.n_items == 300
 
 
+@pytest.mark.parametrize("group", ["pairwise_aggregators", "numeric_aggregators"])
+def test_every_pairwise_and_numeric_aggregator_composes_and_builds(group):
+    for option in sorted((CONF / group).glob("*.yaml")):
+        cfg = composed([f"{group}=[{option.stem}]"])
+        assert hasattr(instantiate(cfg[group][option.stem]), "fit")
+
+
+def test_a_pairwise_run_scores_the_ranking_and_a_reward_model_per_pairwise_aggregator(tmp_path):
+    cfg = composed(["task.kind=pairwise", "task.n_items=120", "raters.n_raters=20", "assignment=active_pairs",
+                    "assignment.comparisons_per_item=8", "raters.position_bias=0.5",
+                    "pairwise_aggregators=[bradley_terry,position_bias_bradley_terry]"])  # fmt: skip
+    metrics = run(cfg, tmp_path)
+    assert list(metrics["aggregator"]) == ["bradley_terry", "position_bias_bradley_terry"]  # not the label ones
+    row = metrics.iloc[0]
+    assert row["comparisons_per_item"] == 8.0 and row["n_items"] == 120
+    for column in ("kendall_tau", "spearman", "top10_recall", "pairwise_accuracy", "reward_accuracy",
+                   "reward_accuracy_raw", "reward_accuracy_true"):  # fmt: skip
+        assert metrics[column].between(-1, 1).all(), column
+    assert metrics["kendall_tau"].gt(0.3).all() and metrics["reward_accuracy"].gt(0.6).all()
+    assert metrics["position_bias"].iloc[1] > 0 and pd.isna(metrics["position_bias"].iloc[0])
+    answers, items = read_table(tmp_path, "answers"), read_table(tmp_path, "items")
+    assert {"worker", "left", "right", "label", "choice"} <= set(answers.columns)
+    assert {"item", "score", "length"} <= set(items.columns)
+
+
+def test_a_rating_run_scores_the_errors_of_each_numeric_aggregator(tmp_path):
+    cfg = composed(["task.kind=rating", "task.n_items=200", "raters.n_raters=20", "campaign.redundancy=3",
+                    "numeric_aggregators=[mean,median]"])  # fmt: skip
+    metrics = run(cfg, tmp_path)
+    assert list(metrics["aggregator"]) == ["mean", "median"]
+    assert metrics["mae"].between(0, 4).all() and (metrics["rmse"] >= metrics["mae"]).all()
+    assert read_table(tmp_path, "answers")["label"].between(1, 5).all()
+    assert {"value", "level"} <= set(read_table(tmp_path, "items").columns)
+
+
 def test_condorcet_preset_gives_every_item_its_full_redundancy(tmp_path):
     cfg = composed(["experiment=condorcet", "raters.accuracy=0.6", "task.n_items=2000", "campaign.redundancy=5"])
     assert list(cfg.aggregators) == ["majority_vote"]
