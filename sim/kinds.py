@@ -13,7 +13,8 @@ depends on the kind:
   :func:`sim.response.pairwise_probabilities`. Gold questions are pairs with a clear winner (a score gap of at
   least ``score_sd``).
 * ``rating``: items with a true value :math:`v_i` on the scale 1..K (``n_levels``), drawn as the scale's midpoint
-  plus ``value_sd`` times a standard normal, clipped to [1, K], and a difficulty as categorical items have.
+  plus ``value_sd`` times a standard normal, clipped to [1, K], and a difficulty as categorical items have, which
+  sets the time to rate an item but not the raters' noise (a rater's noise comes from its own state).
   Answers are coded 0..K-1 for the levels 1..K; the "correct" answer is the level nearest the true value (its
   confuser the next nearest). The answer model is in :func:`sim.response.rating_probabilities`; gold questions are
   extra items of known value.
@@ -164,8 +165,8 @@ def rating_items(design: TaskDesign, rng: np.random.Generator, gold_pool: bool) 
         ambiguous=np.zeros(n, dtype=bool),
         confuser=other - 1,
         is_gold=np.arange(n) >= design.n_items,
-        difficulty_effective=difficulty,
-        median_seconds=median_item_seconds(difficulty, design),
+        difficulty_effective=np.zeros(n),  # the answer model's: raters differ in noise, items in value
+        median_seconds=median_item_seconds(difficulty, design),  # a hard item takes longer to rate
         n_regular=design.n_items,
         value=value,
     )

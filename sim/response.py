@@ -24,7 +24,7 @@ archetypes override the model (see :mod:`sim.raters`).
 
 Pairwise and rating tasks (:mod:`sim.kinds`) reuse the same rater state. Its log-odds terms, relative to the
 population's mean ability, become the log of the rater's *sharpness* :math:`\kappa_j = \exp(\eta_j - \bar a)`,
-with :math:`\eta_j` the log-odds above on an item of difficulty 0 (difficulty included for rated items), so that
+with :math:`\eta_j` the log-odds above on an item of difficulty 0, so that
 an average rater at the start of work has sharpness 1, an expert is sharper, fatigue blunts and practice sharpens:
 
 * pairwise (Bradley-Terry, with Davidson's ties): with :math:`d = \kappa_j (s_L - s_R) + \beta_j + \nu_j

@@ -26,6 +26,7 @@ from strategies.aggregation.noisy_bt import NoisyBradleyTerry
 from strategies.aggregation.numeric_base import BaseNumericAggregator
 from strategies.aggregation.one_coin_dawid_skene import OneCoinDawidSkene
 from strategies.aggregation.oracle import Oracle
+from strategies.aggregation.ordinal import OrdinalRating
 from strategies.aggregation.position_bias_bt import PositionBiasBradleyTerry
 from strategies.aggregation.scoring import Evaluation, evaluate
 from strategies.aggregation.trimmed_mean import TrimmedMean
@@ -57,6 +58,7 @@ __all__ = [
     "NoisyBradleyTerry",
     "OneCoinDawidSkene",
     "Oracle",
+    "OrdinalRating",
     "PositionBiasBradleyTerry",
     "TrimmedMean",
     "Wawa",

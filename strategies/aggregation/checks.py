@@ -304,8 +304,9 @@ CATEGORICAL_CHECKS: tuple[Callable[..., None], ...] = (
 # Numeric aggregators (conf/numeric_aggregators): ``fit(data)`` sets ``labels_``, a float estimate per task.
 
 
-def numeric_answers(seed: int = 0, ids: Ids = "int") -> pd.DataFrame:
-    """30 tasks x 6 workers whose noise grows from sd 2 to 40, answers rounded to 0.1."""
+def numeric_answers(seed: int = 0, ids: Ids = "int", levels: bool = False) -> pd.DataFrame:
+    """30 tasks x 6 workers whose noise grows from sd 2 to 40, answers rounded to 0.1; with ``levels``, the same
+    answers as ratings on the scale 1..5 (a step per 20 points)."""
     rng = np.random.default_rng(seed)
     truth = rng.uniform(0, 100, 30)
     tasks = np.repeat(np.arange(30), 6)
@@ -313,26 +314,43 @@ def numeric_answers(seed: int = 0, ids: Ids = "int") -> pd.DataFrame:
     noise = rng.normal(0, np.array([2, 3, 5, 8, 13, 40])[workers])
     task_ids: Any = tasks + 5 if ids == "int" else [f"t{t}" for t in tasks]
     worker_ids: Any = workers + 5 if ids == "int" else [f"w{w}" for w in workers]
-    return pd.DataFrame({"task": task_ids, "worker": worker_ids, "label": np.round(truth[tasks] + noise, 1)})
+    label = np.round(truth[tasks] + noise, 1)
+    if levels:
+        label = np.clip(np.rint(1 + label / 25), 1, RATING_LEVELS).astype(np.int64)
+    return pd.DataFrame({"task": task_ids, "worker": worker_ids, "label": label})
+
+
+RATING_LEVELS = 5
+
+
+def rates_levels(make: Make) -> bool:
+    """Whether the aggregator takes ratings on an integer scale 1..K (``scale_levels``): then the checks give it
+    ratings, and its estimates may lie beyond a task's answers (a harsh rater's 3 says more than 3), within the
+    scale's bins (half a step beyond its ends)."""
+    return bool(getattr(make(), "scale_levels", False))
 
 
 def check_numeric_fit_output(make: Make) -> None:
     """``fit`` returns self; one finite estimate per task, within the range of the task's answers (integer and
-    string ids)."""
+    string ids), or for ratings within the scale."""
+    levels = rates_levels(make)
     for ids in ("int", "str"):
-        answers = numeric_answers(ids=ids)  # type: ignore[arg-type]
+        answers = numeric_answers(ids=ids, levels=levels)  # type: ignore[arg-type]
         aggregator = make()
         assert aggregator.fit(answers) is aggregator, "fit must return self"
         labels = aggregator.labels_
         assert labels.index.is_unique and set(labels.index) == set(answers["task"]), "one estimate per task"
         assert np.isfinite(labels.to_numpy(dtype=np.float64)).all(), "estimates must be finite"
+        if levels:
+            assert labels.between(0.5, RATING_LEVELS + 0.5).all(), "an estimate outside the scale's bins"
+            continue
         lo, hi = answers.groupby("task")["label"].agg(["min", "max"]).reindex(labels.index).T.to_numpy()
         assert ((labels >= lo - 1e-9) & (labels <= hi + 1e-9)).all(), "an estimate outside the task's answers"
 
 
 def check_numeric_row_order_invariance(make: Make) -> None:
     """Shuffled rows and renamed tasks give the same estimates; the same settings give the same output."""
-    answers = numeric_answers()
+    answers = numeric_answers(levels=rates_levels(make))
     labels = make().fit(answers).labels_
     shuffled = make().fit(answers.sample(frac=1.0, random_state=1)).labels_
     pd.testing.assert_series_equal(shuffled.sort_index(), labels.sort_index(), atol=1e-9)
@@ -344,8 +362,14 @@ def check_numeric_row_order_invariance(make: Make) -> None:
 
 
 def check_numeric_unanimous_answers(make: Make) -> None:
-    """Tasks whose answers all agree get exactly that value."""
+    """Tasks whose answers all agree get exactly that value; for ratings, a value in that level's bin."""
     answers = numeric_answers()
+    if rates_levels(make):
+        level = answers["task"].map(lambda t: 1 + t % RATING_LEVELS)
+        result = make().fit(answers.assign(label=level)).labels_
+        expected = result.index.map(lambda t: 1 + t % RATING_LEVELS).to_numpy(dtype=np.float64)
+        assert (np.abs(result.to_numpy(dtype=np.float64) - expected) <= 0.5).all(), "unanimous, outside its bin"
+        return
     unanimous = answers.assign(label=answers["task"].map(lambda t: float(t) * 1.5))
     result = make().fit(unanimous).labels_
     np.testing.assert_allclose(result.to_numpy(dtype=np.float64), result.index.map(lambda t: float(t) * 1.5))
@@ -353,7 +377,7 @@ def check_numeric_unanimous_answers(make: Make) -> None:
 
 def check_numeric_malformed_input_errors(make: Make) -> None:
     """An empty table, a missing column and a missing label raise AnswersError naming the problem."""
-    answers = numeric_answers()
+    answers = numeric_answers(levels=rates_levels(make))
     cases = {
         "empty": answers.iloc[:0],
         "worker": answers.drop(columns="worker"),

@@ -215,3 +215,16 @@ def test_the_position_bias_model_recovers_the_simulated_bias_and_plain_bradley_t
         better += taus[0] > taus[1]  # paired: the same comparisons
     assert covered >= 4  # a 95% interval: at least 4 of 5
     assert better == 5  # measured: tau higher by 0.004 to 0.021 (pairs are shown in random order, so the bias is noise)
+
+
+def test_on_a_rating_campaign_with_severe_and_lenient_raters_the_ordinal_model_beats_the_mean():
+    """The default pool (with spammers and adversaries) and a severity spread of one scale point. Measured over
+    seeds 3 and 4: MAE 0.32 and 0.30 for the ordinal model against 0.55 and 0.45 for the mean."""
+    from experiments.metrics import numeric_scores
+    from strategies.aggregation import Mean, OrdinalRating
+
+    design = TaskDesign(kind="rating", n_items=400, gold_fraction=0.0)
+    result = simulate(design, RaterPopulation(n_raters=30, severity_sd=1.0), Campaign(redundancy=5), seed=3)
+    answers = result.worker_answers()
+    errors = [numeric_scores(model.fit(answers).labels_, result.truth)["mae"] for model in (OrdinalRating(), Mean())]
+    assert errors[0] < 0.8 * errors[1], errors
