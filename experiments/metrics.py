@@ -232,8 +232,9 @@ def kind_evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
     answers = result.worker_answers()
     campaign = campaign_scores(result)
     n_items = len(result.truth)
-    if result.kind == "pairwise":
-        campaign["comparisons_per_item"] = 2.0 * len(answers) / max(n_items, 1)
+    if result.kind == "pairwise":  # every comparison that counts, ties too (the aggregators see no ties)
+        counted = int(result._regular_rows().sum())
+        campaign["comparisons_per_item"] = 2.0 * counted / max(n_items, 1)
     if answers.empty:
         empty = pairwise_scores(None, result.truth) if result.kind == "pairwise" else numeric_scores(None, result.truth)
         return {**empty, **campaign, "n_items": float(n_items), "fit_seconds": 0.0}

@@ -282,6 +282,13 @@ def _prepare(cfg: DictConfig, built: dict[str, Any] | None) -> Job:
         task = features.adapt(task)  # a data set fixes the classes: every check below sees them
     aggregators = build_aggregators(cfg, built, AGGREGATOR_GROUPS[task.kind])
     if task.kind != "categorical":
+        for group in ("downstream", "detectors"):
+            if cfg.get(group):
+                raise ConfigError(
+                    f"{group} train on categorical labels, and task.kind = {task.kind}"
+                    + (" (its reward model is scored in every run)" if task.kind == "pairwise" else "")
+                    + f"; accepted values: {group}={'none' if group == 'downstream' else '[]'}"
+                )
         validate_design(task, raters, campaign, assignment, quality, features)
         return Job(seed, n_replicates, task, raters, campaign, assignment, quality, aggregators,
                    _progress(cfg), _table_format(cfg), features,

@@ -62,8 +62,10 @@ from sim.store import QUALIFICATION, WORK, AnswerStore, Rows
 from sim.streams import stream
 from sim.tasks import TaskDesign, sample_groups, sample_items
 from sim.validation import ConfigError, check_choice, check_float, check_int
+from strategies.assignment._pairs import PairPolicy
 from strategies.assignment.base import WAIT, AssignmentPolicy
 from strategies.assignment.fixed import FixedRedundancy
+from strategies.assignment.random_pairs import RandomPairs
 from strategies.quality.base import Calibration, Qualification, QualityControl
 
 ARRIVALS: tuple[str, ...] = ("all_at_once", "poisson")
@@ -314,7 +316,7 @@ class CampaignRun:
         self.seed = seed
         self.replicate = replicate
         self.quality = [copy.deepcopy(control) for control in quality]
-        self.policy: AssignmentPolicy = copy.deepcopy(assignment) if assignment is not None else FixedRedundancy()
+        self.policy: AssignmentPolicy = copy.deepcopy(assignment) if assignment is not None else default_policy(design)
         validate_design(design, population, campaign, self.policy, self.quality, features)
         self.task = design  # as configured; ``design`` is what the engine hands out: pairs, for a pairwise task
         self.design = design = engine_design(design)
@@ -891,7 +893,18 @@ def validate_design(
         )
     for control in quality:
         control.validate(design, population, campaign)
-    (assignment if assignment is not None else FixedRedundancy()).validate(design, population, campaign)
+    policy = assignment if assignment is not None else default_policy(design)
+    if design.kind == "pairwise" and not isinstance(policy, PairPolicy):
+        raise ConfigError(
+            f"task.kind=pairwise compares pairs of responses that a pair policy chooses, and the assignment is "
+            f"{type(policy).__name__}; accepted values: assignment=random_pairs, adjacent_pairs or active_pairs"
+        )
+    policy.validate(design, population, campaign)
+
+
+def default_policy(design: TaskDesign) -> AssignmentPolicy:
+    """The assignment when none is given: fixed redundancy, or random pairs for a pairwise task."""
+    return RandomPairs() if design.kind == "pairwise" else FixedRedundancy()
 
 
 def _one_of(controls: Sequence[QualityControl], kind: type[QualityControl]) -> Any:

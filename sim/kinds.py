@@ -109,6 +109,9 @@ def gold_pairs(score: np.ndarray, n_gold: int, gap: float, rng: np.random.Genera
     n = score.shape[0]
     left = rng.integers(n, size=20 * n_gold)
     right = (left + rng.integers(1, n, size=20 * n_gold)) % n
+    _, first = np.unique(np.sort(np.column_stack([left, right]), axis=1), axis=0, return_index=True)
+    distinct = np.sort(first)  # each unordered pair once, in the order drawn
+    left, right = left[distinct], right[distinct]
     gaps = np.abs(score[left] - score[right])
     clear = np.flatnonzero(gaps >= gap)
     chosen = clear[:n_gold] if clear.shape[0] >= n_gold else np.argsort(-gaps, kind="stable")[:n_gold]
@@ -199,7 +202,8 @@ def finish_result(
         result.pairs.insert(1, "left", responses.left)
         result.pairs.insert(2, "right", responses.right)
         result.pairs["score_gap"] = items.score_gap
-        result.pairs = result.pairs.rename(columns={"true_label": "better"})
+        result.pairs["better"] = np.where(result.pairs["true_label"] == 0, responses.left, responses.right)
+        result.pairs = result.pairs.drop(columns="true_label")
         regular = ~answers["is_gold"].to_numpy()
         shown = np.concatenate([left[regular], right[regular]])
         ids = np.arange(responses.n_responses)
@@ -210,10 +214,15 @@ def finish_result(
             "done": compared > 0,  # a pair policy stops on the total of comparisons: a response is done once compared
         })  # fmt: skip
         result.truth = pd.Series(responses.score, index=pd.Index(ids, name="item"), name="score")
-        result.gold = pd.Series(dtype=np.int64, name="label")
+        gold_pairs_ = np.flatnonzero(items.is_gold)
+        better = np.where(items.true_label == 0, responses.left, responses.right)
+        result.gold = pd.Series(better[gold_pairs_], index=pd.Index(gold_pairs_, name="task"), name="label")
         result.responses = responses
-        result.ledger["n_items"] = result.ledger["n_responses"] = int(responses.n_responses)
-        result.ledger["n_pairs"] = int(responses.n_regular_pairs)
+        ledger = result.ledger
+        ledger["n_pairs"] = int(responses.n_regular_pairs)  # the pool (the engine's tasks) ...
+        ledger["pairs_answered"], ledger["pairs_complete"] = ledger["items_answered"], ledger["items_complete"]
+        ledger["n_items"] = ledger["n_responses"] = int(responses.n_responses)  # ... and the responses
+        ledger["items_answered"] = ledger["items_complete"] = int((compared > 0).sum())
     else:
         assert items.value is not None
         answers["label"] = code + 1

@@ -72,7 +72,8 @@ class TaskDesign:
         tie_weight: pairwise: Davidson's tie parameter nu >= 0 (Davidson, "On extending the Bradley-Terry model to
             accommodate ties", JASA 65, 1970); 0: raters must choose, and there is no tie answer.
         candidate_pairs: pairwise: partners per response in the pool of pairs that policies choose from (a random
-            regular graph); every pair when ``n_items - 1`` is at most this.
+            circulant graph: an odd number is rounded up to the next even one); every pair when ``n_items - 1`` is
+            at most this.
         n_features: pairwise: features per response (the reward model's inputs); the score is linear in them.
         feature_noise: pairwise: sd of the noise on each observed feature (what a reward model cannot see).
         n_levels: rating: points K >= 2 of the scale 1..K.

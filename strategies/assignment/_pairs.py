@@ -78,6 +78,8 @@ class PairPolicy(AssignmentPolicy):
 
     #: True when :meth:`order` reads the current scores (then the policy reads labels and refits)
     needs_labels: ClassVar[bool] = False
+    #: the option's name in conf/assignment/
+    name: ClassVar[str] = "random_pairs"
 
     _left: np.ndarray = field(init=False, repr=False)
     _right: np.ndarray = field(init=False, repr=False)
@@ -96,11 +98,11 @@ class PairPolicy(AssignmentPolicy):
     refits: int = field(init=False, repr=False, default=0)
 
     def validate(self, design: TaskDesign, population: RaterPopulation, campaign: Campaign) -> None:
-        name = type(self).__name__
         if design.kind != "pairwise":
             raise ConfigError(
-                f"assignment={name} chooses pairs of responses, and task.kind = {design.kind}; accepted values: "
-                "task.kind=pairwise, or an assignment for labels (fixed, best_of, delta_margin, posterior, uncertainty)"
+                f"assignment={self.name} chooses pairs of responses, and task.kind = {design.kind}; accepted values: "
+                "task.kind=pairwise, or an assignment for labels (fixed, best_of, delta_margin, posterior, "
+                "uncertainty, relabel)"
             )
         check_float("assignment.comparisons_per_item", self.comparisons_per_item, 0.0, low_open=True)
         check_int("assignment.max_per_pair", self.max_per_pair, 1, population.n_raters)
@@ -217,8 +219,17 @@ class PairPolicy(AssignmentPolicy):
             self._refit()
 
     def discard(self, store: AnswerStore, rows: Rows, visible: bool) -> None:
+        """Answers that stop counting (quality control dropped their rater) are bought again: their pairs may be
+        asked once more (of other raters), and the comparison target counts them no longer."""
         if self.needs_labels and visible:
             self._count(store, rows, -1.0)
+        n_pairs, asked = len(self._asked), self._asked
+        for row in rows:
+            pair = store.item[row]
+            if pair < n_pairs:  # not a gold pair
+                asked[pair] -= 1
+                self._assigned -= 1
+        self._cursor = len(self._queue)  # the next request builds a queue that holds the reopened pairs
 
     def _count(self, store: AnswerStore, rows: Rows, sign: float) -> None:
         n_pairs, wins = len(self._asked), self._wins
@@ -261,8 +272,10 @@ class PairPolicy(AssignmentPolicy):
         return self._target
 
     def batch_of(self, open_pairs: np.ndarray, priority: np.ndarray) -> np.ndarray:
-        """The ``batch`` highest-``priority`` open pairs, each response in at most ``ceil(2 batch / n) + 1`` of them
-        (so that one batch does not spend itself on one uncertain response), greedy in priority order."""
+        """``open_pairs`` in the order to hand them out: first a batch of ``batch`` high-``priority`` pairs, each
+        response in at most ``ceil(2 batch / n) + 1`` of them (so that one batch does not spend itself on one
+        uncertain response), greedy in priority order; then every other open pair by priority, so that raters never
+        run out of pairs before the next refit."""
         batch = self.batch or 1
         cap = math.ceil(2 * batch / self._n_items) + 1
         ranked = open_pairs[np.argsort(-priority, kind="stable")]
@@ -277,4 +290,5 @@ class PairPolicy(AssignmentPolicy):
                 count[b] += 1
                 if len(chosen) == batch:
                     break
-        return np.asarray(chosen, dtype=np.int64)
+        first = np.asarray(chosen, dtype=np.int64)
+        return np.concatenate([first, ranked[~np.isin(ranked, first)]])

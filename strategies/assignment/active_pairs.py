@@ -32,11 +32,12 @@ class ActivePairs(PairPolicy):
     """
 
     needs_labels: ClassVar[bool] = True
+    name: ClassVar[str] = "active_pairs"
     max_per_pair: int = 3
 
     def order(self, open_pairs: np.ndarray) -> np.ndarray:
         if self.refits == 0:
-            return self._rng.permutation(open_pairs)[: self.batch]
+            return self._rng.permutation(open_pairs)
         left, right = self._left[open_pairs], self._right[open_pairs]
         gap = self._scores[left] - self._scores[right]
         p = expit(gap)

@@ -17,11 +17,12 @@ class AdjacentPairs(PairPolicy):
     where the order is still uncertain, as in merge- or insertion-based ranking from noisy comparisons."""
 
     needs_labels: ClassVar[bool] = True
+    name: ClassVar[str] = "adjacent_pairs"
     max_per_pair: int = 3
 
     def order(self, open_pairs: np.ndarray) -> np.ndarray:
         if self.refits == 0:
-            return self._rng.permutation(open_pairs)[: self.batch]
+            return self._rng.permutation(open_pairs)
         rank = np.empty(self._n_items, dtype=np.int64)
         rank[np.argsort(self._scores, kind="stable")] = np.arange(self._n_items)
         distance = np.abs(rank[self._left[open_pairs]] - rank[self._right[open_pairs]])

@@ -16,7 +16,7 @@ from sim import Campaign, ConfigError, RaterPopulation, TaskDesign, simulate
 from sim.features import GaussianFeatures
 from sim.kinds import n_pool_pairs
 from strategies.aggregation import BradleyTerry
-from strategies.assignment import ActivePairs, AdjacentPairs, RandomPairs
+from strategies.assignment import ActivePairs, AdjacentPairs, FixedRedundancy, RandomPairs
 
 # raters of sharpness exactly 1 at every answer: no spread of ability, no learning, fatigue or comprehension penalty
 PLAIN = dict(archetypes={"honest": 1.0}, ability_sd=0.0, learning_gain=0.0, fatigue_max=0.0, sessions=1000)
@@ -112,7 +112,15 @@ def test_pairwise_tables_use_crowd_kits_layout_and_hold_the_true_scores():
     assert len(gold) > 0
     gaps = result.pairs.set_index("task").loc[gold["task"], "score_gap"].abs()
     assert (gaps >= 1.0).all()  # gold pairs have a clear winner: a gap of at least task.score_sd
+    gold_pairs = result.pairs[result.pairs["is_gold"]]
+    assert not gold_pairs[["left", "right"]].apply(sorted, axis=1).duplicated().any()  # each gold pair once
+    assert result.gold.to_dict() == gold_pairs.set_index("task")["better"].to_dict()  # the better response's id
+    better = result.truth.loc[gold_pairs["better"]].to_numpy()
+    worse = result.truth.loc[np.where(gold_pairs["better"] == gold_pairs["left"], gold_pairs["right"],
+                                      gold_pairs["left"])].to_numpy()  # fmt: skip
+    assert (better > worse).all()
     assert result.ledger["n_items"] == 50 and result.ledger["n_pairs"] == n_pool_pairs(pairwise(50))
+    assert result.ledger["pairs_answered"] == 200 and result.ledger["items_answered"] <= 50
     assert len(result.worker_answers()) == 200  # 8 comparisons per response, 50 responses, 2 per comparison
 
 
@@ -175,7 +183,12 @@ def test_raters_table_holds_the_kinds_traits_and_the_categorical_campaign_is_unc
         (lambda: TaskDesign(kind="rating", group_share=0.2), "task.group_share is for categorical tasks"),
         (
             lambda: simulate(TaskDesign(n_items=50), RaterPopulation(n_raters=5), assignment=RandomPairs()),
-            "assignment=RandomPairs chooses pairs of responses, and task.kind = categorical",
+            "assignment=random_pairs chooses pairs of responses, and task.kind = categorical",
+        ),
+        (
+            lambda: simulate(pairwise(10), RaterPopulation(n_raters=5), assignment=FixedRedundancy()),
+            "task.kind=pairwise compares pairs of responses that a pair policy chooses, and the assignment is "
+            "FixedRedundancy; accepted values: assignment=random_pairs, adjacent_pairs or active_pairs",
         ),
         (
             lambda: simulate(
