@@ -332,6 +332,16 @@ class BaseClassificationAggregator(BaseAggregator):
         return self.fit(data).probas_
 
 
+class BasePairwiseAggregator(BaseAggregator):
+    """Pairwise aggregators (comparisons ``worker, left, right, label``) set ``scores_`` (item -> score), which
+    ``fit_predict`` returns, as crowd-kit's do."""
+
+    scores_: pd.Series
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).scores_
+
+
 def log_posteriors(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posteriors from unnormalised log scores: ``(exp(log_joint) / row sum, log row sum)``, overflow-free.
 

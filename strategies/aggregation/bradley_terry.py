@@ -14,13 +14,13 @@ from strategies.aggregation._pairwise import (
     encode_comparisons,
     item_scores,
 )
-from strategies.aggregation.base import Setting, check_answers
+from strategies.aggregation.base import BasePairwiseAggregator, Setting, check_answers
 
 BradleyTerryMethod = Literal["newman", "mm"]
 
 
 @dataclass
-class BradleyTerry:
+class BradleyTerry(BasePairwiseAggregator):
     r"""Bradley-Terry model for pairwise comparisons (Bradley and Terry, Biometrika 39:324-345, 1952), fitted
     by Newman's iteration (default) or by the MM algorithm of Hunter (Zermelo's iteration).
 
@@ -106,10 +106,6 @@ class BradleyTerry:
     loss_history_: list[float] = field(init=False, repr=False)
     n_iter_: int = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        for name, setting in self.settings.items():
-            setting.check(name, getattr(self, name))
-
     def fit(self, data: pd.DataFrame) -> Self:
         if self.pseudo_count < 0 or self.n_iter < 0:
             raise ValueError(f"need pseudo_count >= 0 and n_iter >= 0, got {self.pseudo_count}, {self.n_iter}")
@@ -147,9 +143,6 @@ class BradleyTerry:
                 break
         self.scores_ = item_scores(items, scores / scores.sum())
         return self
-
-    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
-        return self.fit(data).scores_
 
 
 class _ComparisonGraph:

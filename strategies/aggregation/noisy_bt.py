@@ -16,7 +16,7 @@ from strategies.aggregation._pairwise import (
     maximise,
     phantom_prior,
 )
-from strategies.aggregation.base import Setting, _codes, check_answers
+from strategies.aggregation.base import BasePairwiseAggregator, Setting, _codes, check_answers
 
 # Every worker starts as following the model three times in four: the likelihood is flat in a worker's skill
 # while all scores are equal, so the start decides how much the first steps trust each worker.
@@ -24,7 +24,7 @@ SKILL_START = float(np.log(3.0))
 
 
 @dataclass
-class NoisyBradleyTerry:
+class NoisyBradleyTerry(BasePairwiseAggregator):
     r"""Bradley-Terry with worker skills and biases, crowd-kit's ``NoisyBradleyTerry`` (the NoisyBT model of
     Bugakova, Fedorova, Gusev and Drutsa, "Aggregation of pairwise comparisons with reduction of biases",
     arXiv:1906.03711, 2019), fitted by maximum a posteriori with L-BFGS.
@@ -82,10 +82,6 @@ class NoisyBradleyTerry:
     loss_history_: list[float] = field(init=False, repr=False)
     n_iter_: int = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        for name, setting in self.settings.items():
-            setting.check(name, getattr(self, name))
-
     def fit(self, data: pd.DataFrame) -> Self:
         check_answers(data, ("worker", *COMPARISON_COLUMNS), name="comparisons")
         items, left, right, winner = encode_comparisons(data)
@@ -100,9 +96,6 @@ class NoisyBradleyTerry:
         self.skills_ = pd.Series(expit(skills), index=workers.rename("worker"), name="skill")
         self.biases_ = pd.Series(expit(biases), index=workers.rename("worker"), name="bias")
         return self
-
-    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
-        return self.fit(data).scores_
 
 
 class _NoisyPosterior:

@@ -18,13 +18,13 @@ from strategies.aggregation._pairwise import (
     one_blas_thread,
     phantom_prior,
 )
-from strategies.aggregation.base import Setting, check_answers
+from strategies.aggregation.base import BasePairwiseAggregator, Setting, check_answers
 
 WALD_Z = 1.959963984540054  # the standard normal's 97.5% quantile: a two-sided 95% interval
 
 
 @dataclass
-class PositionBiasBradleyTerry:
+class PositionBiasBradleyTerry(BasePairwiseAggregator):
     r"""Bradley-Terry with a home advantage for the left item, fitted by maximum a posteriori with L-BFGS: the
     within-pair order effect of Davidson and Beaver (Biometrics 33, 1977; their model also has ties), which Agresti
     (*Categorical Data Analysis*, 2nd ed., 2002, p. 438) fits to home and away baseball games.
@@ -87,10 +87,6 @@ class PositionBiasBradleyTerry:
     loss_history_: list[float] = field(init=False, repr=False)
     n_iter_: int = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        for name, setting in self.settings.items():
-            setting.check(name, getattr(self, name))
-
     def fit(self, data: pd.DataFrame) -> Self:
         check_answers(data, COMPARISON_COLUMNS, name="comparisons")
         items, left, right, winner = encode_comparisons(data)
@@ -105,9 +101,6 @@ class PositionBiasBradleyTerry:
         margin = WALD_Z * self.position_bias_se_
         self.position_bias_interval_ = (self.position_bias_ - margin, self.position_bias_ + margin)
         return self
-
-    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
-        return self.fit(data).scores_
 
 
 class _OrderedPairs:
