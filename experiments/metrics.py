@@ -5,6 +5,7 @@ Metrics see only the estimates (labels and probabilities) and the truth, never t
 
 from __future__ import annotations
 
+import copy
 import inspect
 import time
 from typing import Any
@@ -210,13 +211,16 @@ def ordering_accuracy(estimate: pd.Series, truth: pd.Series) -> float:
 
 
 def score_error(estimate: pd.Series, truth: pd.Series) -> float:
-    """RMSE of centred estimated log-strengths against the centred true scores: how far Bradley-Terry estimates
-    (positive strengths, compared on the log scale) are from the simulated scores."""
+    """RMSE of centred estimated log-strengths against the centred true scores, over the items with an estimate (a
+    response never compared has none): how far Bradley-Terry strengths (positive, compared on the log scale) are
+    from the simulated scores. NaN for estimates that are not positive strengths. Shrinkage lowers it (a prior
+    that pulls scores together trades bias for variance), so compare aggregators by rank correlation first."""
     aligned = estimate.reindex(truth.index).astype(float).to_numpy()
-    if not (np.isfinite(aligned).all() and (aligned > 0).all()):
+    known = np.isfinite(aligned)
+    if known.sum() < 2 or not (aligned[known] > 0).all():
         return float("nan")
-    logs = np.log(aligned)
-    error = (logs - logs.mean()) - (truth.to_numpy(dtype=float) - truth.to_numpy(dtype=float).mean())
+    logs, true = np.log(aligned[known]), truth.to_numpy(dtype=float)[known]
+    error = (logs - logs.mean()) - (true - true.mean())
     return float(np.sqrt(np.mean(error**2)))
 
 
@@ -235,6 +239,11 @@ def kind_evaluate(aggregator: Any, result: CampaignResult) -> dict[str, Any]:
     if result.kind == "pairwise":  # every comparison that counts, ties too (the aggregators see no ties)
         counted = int(result._regular_rows().sum())
         campaign["comparisons_per_item"] = 2.0 * counted / max(n_items, 1)
+        for per_item in ("answers_per_item", "answers_per_labeled_item"):  # comparisons per response say it
+            campaign.pop(per_item)
+    elif getattr(aggregator, "scale_levels", False) and getattr(aggregator, "n_levels", 0) is None:
+        aggregator = copy.copy(aggregator)  # a rating model learns the scale from the design, not the answers seen
+        aggregator.n_levels = result.ledger["n_levels"]
     if answers.empty:
         empty = pairwise_scores(None, result.truth) if result.kind == "pairwise" else numeric_scores(None, result.truth)
         return {**empty, **campaign, "n_items": float(n_items), "fit_seconds": 0.0}

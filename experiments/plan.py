@@ -244,6 +244,13 @@ def build_designs(overrides: list[str], settings: PlanSettings, base: DictConfig
         with open_dict(cfg):
             cfg.pop("plan", None)
             cfg.n_replicates = settings.max_replicates
+        kind = OmegaConf.select(cfg, "task.kind", default="categorical")
+        if kind != "categorical":
+            raise ConfigError(
+                f"crowdlab plan searches for the cheapest design that reaches a label accuracy, and task.kind = "
+                f"{kind} has no labels to be accurate on; accepted values: task.kind=categorical (for pairwise and "
+                "rating tasks, sweep the designs with crowdlab run -m and compare them with crowdlab collect)"
+            )
         try:
             prepare(cfg)
         except ConfigError as error:

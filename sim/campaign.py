@@ -789,9 +789,13 @@ class CampaignRun:
         return result
 
     def _expected_accuracy(self) -> np.ndarray:
-        """Each rater's accuracy on (the first, at most 250, of) the regular items at the start of work."""
+        """Each rater's accuracy on (at most 250 of) the regular items at the start of work: the first ones, which are
+        exchangeable, or for a pairwise task pairs spread over the pool (whose first pairs share a response)."""
         items = self.items
-        sample = np.arange(min(items.n_regular, EXPECTED_ACCURACY_ITEMS))  # items are exchangeable: the first ones
+        n = min(items.n_regular, EXPECTED_ACCURACY_ITEMS)
+        sample = np.arange(n)
+        if self.design.kind == "pairwise":
+            sample = np.linspace(0, items.n_regular - 1, n).astype(np.int64)
         kind_inputs = {name: getattr(items, name)[sample] for name in KIND_INPUTS if getattr(items, name) is not None}
         return expected_accuracy(
             self.raters, self.population, self.design, items.true_label[sample], items.confuser[sample],

@@ -23,9 +23,9 @@ the rater's bias toward uniform by a share :math:`s_j`. A wrong answer goes to t
 archetypes override the model (see :mod:`sim.raters`).
 
 Pairwise and rating tasks (:mod:`sim.kinds`) reuse the same rater state. Its log-odds terms, relative to the
-population's mean ability, become the log of the rater's *sharpness* :math:`\kappa_j = \exp(\eta_j - \bar a)`,
-with :math:`\eta_j` the log-odds above on an item of difficulty 0, so that
-an average rater at the start of work has sharpness 1, an expert is sharper, fatigue blunts and practice sharpens:
+default mean ability :math:`a_0 = 1.5`, become the log of the rater's *sharpness* :math:`\kappa_j = \exp(\eta_j -
+a_0)`, with :math:`\eta_j` the log-odds above on an item of difficulty 0, so that a rater of that ability at the
+start of work has sharpness 1, an expert is sharper, fatigue blunts and practice sharpens:
 
 * pairwise (Bradley-Terry, with Davidson's ties): with :math:`d = \kappa_j (s_L - s_R) + \beta_j + \nu_j
   (\ell_L - \ell_R)`, position bias :math:`\beta_j` and verbosity bias :math:`\nu_j`,
@@ -249,10 +249,14 @@ def confusion_probabilities(s: Situation) -> np.ndarray:
     return s.raters.confusion[s.worker, s.true_label]
 
 
+REFERENCE_ABILITY = 1.5  # logits: a rater of this ability (the default mean), at the start of work, has sharpness 1
+
+
 def sharpness(s: Situation) -> np.ndarray:
-    """A model rater's sharpness in pairwise and rating tasks: ``exp(log-odds - ability_mean)`` (see the module
-    docstring); 1 for an average rater at the start of work on an item of difficulty 0."""
-    return np.exp(model_logit(s) - s.population.ability_mean)
+    """A model rater's sharpness in pairwise and rating tasks: ``exp(log-odds - REFERENCE_ABILITY)`` (see the module
+    docstring); 1 for a rater of the default mean ability at the start of work on an item of difficulty 0, so that
+    ``raters.ability_mean`` sets the pool's skill here as it does for labels."""
+    return np.exp(model_logit(s) - REFERENCE_ABILITY)
 
 
 def choice_probabilities(d: np.ndarray, tie_weight: float) -> np.ndarray:

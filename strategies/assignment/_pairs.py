@@ -114,8 +114,10 @@ class PairPolicy(AssignmentPolicy):
             raise ConfigError(
                 f"assignment.comparisons_per_item = {self.comparisons_per_item:g} asks for {target} comparisons, and "
                 f"the pool of {pairs} pairs allows {pairs * self.max_per_pair} (assignment.max_per_pair = "
-                f"{self.max_per_pair}); accepted values: fewer comparisons, a larger task.candidate_pairs or "
-                "assignment.max_per_pair"
+                f"{self.max_per_pair}); accepted values: assignment.comparisons_per_item <= "
+                f"{2 * pairs * self.max_per_pair / design.n_items:g}, "
+                + ("a larger task.candidate_pairs, " if design.n_items - 1 > design.candidate_pairs else "")
+                + "or a larger assignment.max_per_pair"
             )
 
     def start(self, run: CampaignRun) -> None:

@@ -241,3 +241,23 @@ def test_on_a_rating_campaign_with_severe_and_lenient_raters_the_ordinal_model_b
     answers = result.worker_answers()
     errors = [numeric_scores(model.fit(answers).labels_, result.truth)["mae"] for model in (OrdinalRating(), Mean())]
     assert errors[0] < 0.8 * errors[1], errors
+
+
+def test_raters_ability_sets_their_skill_in_pairwise_and_rating_tasks():
+    """A pool of higher ability is sharper: it prefers the better response more often and rates closer to the value
+    (sharpness exp(ability - 1.5) for a rater at the start of work)."""
+    shares = []
+    for ability in (0.5, 3.0):
+        result = simulate(pairwise(100), RaterPopulation(n_raters=20, ability_mean=ability, **PLAIN), seed=1,
+                          assignment=RandomPairs(comparisons_per_item=20))  # fmt: skip
+        shares.append(result.answers["p_correct"].mean())
+        np.testing.assert_allclose(result.raters.loc[0, "ability"], ability)
+    assert shares[1] > shares[0] + 0.1, shares
+    design = TaskDesign(kind="rating", n_items=200, gold_fraction=0.0)
+    spread = []
+    for ability in (0.5, 3.0):
+        result = simulate(design, RaterPopulation(n_raters=20, ability_mean=ability, severity_sd=0.0, **PLAIN),
+                          Campaign(redundancy=3), seed=1)  # fmt: skip
+        value = result.items.set_index("task")["value"]
+        spread.append(float((result.answers["label"] - value[result.answers["task"]].to_numpy()).abs().mean()))
+    assert spread[1] < spread[0] - 0.1, spread
