@@ -37,7 +37,10 @@ def encode_comparisons(data: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.nda
     right_won = label == data["right"].to_numpy()
     if not (left_won | right_won).all():
         bad = data.loc[~(left_won | right_won), ["left", "right", "label"]].head(3).to_dict("records")
-        raise AnswersError(f"comparisons column 'label' must equal 'left' or 'right' (the winner); got {bad}")
+        raise AnswersError(
+            f"comparisons column 'label' must equal 'left' or 'right' (the winner's id: the value in that row's left "
+            f"or right column, as in crowd-kit); got {bad}"
+        )
     if (left == right).any():
         bad = data.loc[left == right, ["left", "right"]].head(3).to_dict("records")
         raise AnswersError(f"comparisons compare an item with itself: {bad}")
