@@ -32,6 +32,7 @@ def majority_accuracy(p: float, r: int) -> float:
     return float(binom.sf(r // 2, r, p) + (0.5 * binom.pmf(r // 2, r, p) if r % 2 == 0 else 0.0))
 
 
+@pytest.mark.slow  # about a minute each on 2 cores: CI's slow step runs them
 def test_condorcet_raters_of_accuracy_0_7_need_redundancy_17_for_0_95(tmp_path):
     """The binomial closed form: redundancy 15 gives 0.94999, 17 gives 0.9597; the plan is 17 (at 10,000 items one
     campaign's accuracy varies by 0.002, so 17 clears 0.95 at the lower bound of its prediction interval and 15
@@ -51,6 +52,7 @@ def test_condorcet_raters_of_accuracy_0_7_need_redundancy_17_for_0_95(tmp_path):
         assert (tmp_path / "plan" / name).stat().st_size > 0
 
 
+@pytest.mark.slow  # about a minute each on 2 cores: CI's slow step runs them
 def test_a_budget_that_cannot_buy_the_target_says_so_and_what_it_would_take(tmp_path):
     """10,000 items at 0.05 an answer: 5,000 buys redundancy 10 at most, and 17 is needed."""
     done = plan_cli(*CONDORCET, "plan.max_budget=5000", f"plan.out={tmp_path / 'plan'}", cwd=tmp_path)
