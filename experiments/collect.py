@@ -74,6 +74,9 @@ BOUNDED: frozenset[str] = frozenset({"accuracy", "accuracy_labeled", "coverage",
                                       "downstream_accuracy_group1", "downstream_accuracy_true_labels",
                                       "pairwise_accuracy", "reward_accuracy", "reward_accuracy_raw",
                                       "reward_accuracy_true"})  # fmt: skip
+# their intervals stay at or above 0: errors, counts and money
+NONNEGATIVE: frozenset[str] = frozenset({"mae", "rmse", "score_rmse", "spend", "duration_hours", "answers_per_item",
+                                         "comparisons_per_item", "fit_seconds", "cost_per_correct_label"})  # fmt: skip
 # their intervals stay within [-1, 1]: correlations, and differences of two shares
 CORRELATIONS: frozenset[str] = frozenset({"kendall_tau", "spearman", "accuracy_gap", "downstream_accuracy_gap"})
 DESIGN_PREFIXES: tuple[str, ...] = ("task.", "raters.", "campaign.", "assignment", "quality", "features", "downstream.")
@@ -152,8 +155,9 @@ def summarise(metrics: pd.DataFrame, by: list[str] | None = None, names: tuple[s
     # a share's interval stays within [0, 1]
     bounded = (summary["metric"].isin(BOUNDED) | summary["metric"].str.startswith(DETECTOR_PREFIXES)).to_numpy()
     correlation = summary["metric"].isin(CORRELATIONS).to_numpy()
+    nonnegative = bounded | summary["metric"].isin(NONNEGATIVE).to_numpy()
     low, high = summary["mean"] - half_width, summary["mean"] + half_width
-    summary["ci95_low"] = np.where(bounded, np.maximum(low, 0.0), np.where(correlation, np.maximum(low, -1.0), low))
+    summary["ci95_low"] = np.where(nonnegative, np.maximum(low, 0.0), np.where(correlation, np.maximum(low, -1.0), low))
     summary["ci95_high"] = np.where(bounded | correlation, np.minimum(high, 1.0), high)
     return summary
 

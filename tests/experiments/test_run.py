@@ -175,6 +175,13 @@ def test_confidence_interval_is_student_t_over_replicates():
     assert row["mean"] == pytest.approx(0.775) and row["ci95_high"] - row["mean"] == pytest.approx(half)
 
 
+def test_an_errors_interval_stays_at_or_above_zero_and_a_correlations_within_minus_one_and_one():
+    metrics = pd.DataFrame({"aggregator": ["mean"] * 2, "mae": [0.1, 0.9], "kendall_tau": [-0.9, 0.9]})
+    summary = summarise(metrics).set_index("metric")
+    assert summary.loc["mae", "ci95_low"] == 0.0 and summary.loc["mae", "ci95_high"] > 1.0  # errors have no top
+    assert summary.loc["kendall_tau", "ci95_low"] == -1.0 and summary.loc["kendall_tau", "ci95_high"] == 1.0
+
+
 def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
     target = tmp_path / "metrics.csv"
     target.write_text("finished before\n")
