@@ -5,9 +5,10 @@
 Reads every ``metrics.csv`` below the directory (jobs that did not finish have none and are skipped), groups rows by
 the config values that vary across them plus the aggregator, and writes ``summary.csv`` (long format: one row per
 design, aggregator and metric with mean, standard deviation, n and the t-based 95% interval; the interval is left
-empty with fewer than two replicates), prints a wide view of the main metrics, and plots accuracy and spend against
-the swept design value (``accuracy.png``, ``spend.png``, ``answers_per_item.png``: a number if one varies, else an
-option such as the assignment policy).
+empty with fewer than two replicates), prints a wide view of the main metrics, and plots the main measured metrics
+against the swept design value (``accuracy.png``, ``spend.png``, ``answers_per_item.png``; for
+pairwise and rating tasks ``kendall_tau.png``, ``reward_accuracy.png``, ``mae.png``; quality control's and the
+downstream model's where measured: a number if one varies, else an option such as the assignment policy).
 """
 
 from __future__ import annotations
