@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sim.raters import Raters
+from sim.records import CampaignResult
 from sim.tasks import Items, TaskDesign, median_item_seconds
 
 PAIR_CHOICES: tuple[str, ...] = ("left", "right", "tie")
@@ -176,13 +177,10 @@ def rating_items(design: TaskDesign, rng: np.random.Generator, gold_pool: bool) 
 
 
 def finish_result(
-    result: object, design: TaskDesign, items: Items, responses: Responses | None, raters: Raters
+    result: CampaignResult, design: TaskDesign, items: Items, responses: Responses | None, raters: Raters
 ) -> None:
     """Turn a run's coded tables (engine tasks, answers 0..n_options-1) into the kind's layout, in place; the raters
     table gains the kind's traits."""
-    from sim.records import CampaignResult
-
-    assert isinstance(result, CampaignResult)
     traits = ("position_bias", "verbosity_bias") if design.kind == "pairwise" else ("severity", "scale_use")
     for name in traits:
         result.raters[name] = getattr(raters, name)

@@ -146,10 +146,7 @@ class PairPolicy(AssignmentPolicy):
     # -- the contract -------------------------------------------------------------------------------------------
 
     def _refill(self) -> None:
-        asked = np.asarray(self._asked)
-        open_pairs = np.flatnonzero(asked < self.max_per_pair)
-        self._queue = self.order(open_pairs).tolist() if open_pairs.size else []
-        self._cursor = 0
+        self._queue, self._cursor = self._fresh_pairs(set()), 0
 
     def assign(self, rater: int, n: int, affordable: float) -> Assignment:
         n = int(min(n, self._target - self._assigned, affordable))
@@ -208,9 +205,12 @@ class PairPolicy(AssignmentPolicy):
         return taken
 
     def _fresh_pairs(self, queued: set[int]) -> list[int]:
-        asked = np.asarray(self._asked)
-        open_pairs = np.flatnonzero(asked < self.max_per_pair)
-        return [pair for pair in self.order(open_pairs).tolist() if pair not in queued] if open_pairs.size else []
+        """The pairs that may still be asked, in :meth:`order`, but for those in ``queued``."""
+        open_pairs = np.flatnonzero(np.asarray(self._asked) < self.max_per_pair)
+        if not open_pairs.size:
+            return []
+        ordered = self.order(open_pairs).tolist()
+        return [pair for pair in ordered if pair not in queued] if queued else ordered
 
     def observe(self, store: AnswerStore, rows: Rows) -> None:
         if not self.needs_labels:
