@@ -4,8 +4,6 @@ says."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from scipy.special import expit, logit
 
 from sim import Campaign, RaterPopulation, TaskDesign, simulate
+from sim.campaign import money
 from sim.raters import ARCHETYPES
 from sim.response import ARCHETYPE_MODELS
 from strategies.assignment import BestOf, DeltaMargin, FixedRedundancy, PosteriorThreshold, Uncertainty
@@ -98,7 +97,7 @@ def test_spend_never_exceeds_the_budget_under_every_policy_and_quality_option(
     that blocking and dropping happen."""
     assume(horizon_hours is None or training_minutes < 60 * horizon_hours)  # else refused: no time left for work
     wage = 9.0
-    training = Fraction(wage) * Fraction(training_minutes) / 60
+    training = money(wage) * money(training_minutes) / 60  # amounts are the decimals the config wrote
     budget = float(training) + max(pay, 0.01) * budget_answers + 0.01
     campaign = Campaign(redundancy=3, budget=budget, pay_per_answer=pay, training_minutes=training_minutes,
                         hourly_wage=wage, page_size=page_size, horizon_hours=horizon_hours,
@@ -111,11 +110,11 @@ def test_spend_never_exceeds_the_budget_under_every_policy_and_quality_option(
     paid_answers = int((result.answers["cost"] > 0).sum()) if pay > 0 else 0
     calibration_minutes = sum(getattr(q, "minutes", 0.0) for q in quality if isinstance(q, Calibration))
     exact = (
-        Fraction(pay) * paid_answers
+        money(pay) * paid_answers
         + training * int(raters["trained"].sum())
-        + Fraction(wage) * Fraction(calibration_minutes) / 60 * int(raters["calibrations"].sum())
+        + money(wage) * money(calibration_minutes) / 60 * int(raters["calibrations"].sum())
     )
-    assert exact <= Fraction(budget)
+    assert exact <= money(budget)
     assert ledger["spend"] == pytest.approx(float(exact))
     spent = sum(ledger[f"{name}_spend"] for name in ("answers", "gold", "qualification", "training", "calibration"))
     assert spent == pytest.approx(ledger["spend"])
