@@ -49,27 +49,32 @@ class FifoTopUps:
         wanted, raters_of, assigned = policy._wanted, policy._raters_of, policy._assigned
         items = self._items
         taken: list[int] = []
-        index = self._head
-        while index < len(items) and len(taken) < n:
+        head = index = self._head
+        end = len(items)
+        while index < end:
             item = items[index]
-            if wanted[item] <= 0:
-                if index == self._head:
-                    self._head += 1
-                index += 1
+            index += 1
+            left = wanted[item]
+            if left <= 0:  # served since it was queued
+                if index - 1 == head:
+                    head = index
                 continue
             given = raters_of[item]
-            if rater not in given:
-                taken.append(item)
-                given.append(rater)
-                assigned[item] += 1
-                wanted[item] -= 1
-                if wanted[item] <= 0 and index == self._head:
-                    self._head += 1
-            index += 1
+            if rater in given:
+                continue
+            given.append(rater)
+            taken.append(item)
+            assigned[item] += 1
+            wanted[item] = left - 1
+            if left == 1 and index - 1 == head:
+                head = index
+            if len(taken) == n:
+                break
         policy._in_flight += len(taken)
-        if self._head > 1024 and self._head * 2 > len(items):
-            del items[: self._head]
-            self._head = 0
+        if head > 1024 and head * 2 > end:
+            del items[:head]
+            head = 0
+        self._head = head
         return taken
 
 
@@ -227,6 +232,25 @@ class SequentialPolicy(AssignmentPolicy):
     def observe(self, store: AnswerStore, rows: Rows) -> None:
         n_items, k, visible, votes = self._n_items, self._n_classes, self._visible, self._votes
         items, labels = store.item, store.label
+        if self.counts_only and not self.judge_with_pending and not self._queue.reprioritise:
+            # the hot path: an item is judged once the last of its answers in flight is in (see the module docstring)
+            assigned, remaining = self._assigned, self._slots.remaining
+            ready = []
+            seen = 0
+            for row in rows:
+                item = items[row]
+                if item >= n_items:  # a gold question
+                    continue
+                seen += 1
+                count = visible[item] + 1
+                visible[item] = count
+                votes[item * k + labels[row]] += 1
+                if count == assigned[item] and not remaining[item]:
+                    ready.append(item)
+            self._in_flight -= seen
+            if ready:
+                self._judge_settled(ready)
+            return
         touched = []
         for row in rows:
             item = items[row]
@@ -305,6 +329,33 @@ class SequentialPolicy(AssignmentPolicy):
                 push(item, self.priority(item) if reprioritise else 0.0)
             if wanted > before:
                 reopened += wanted - (before if before > 0 else 0)
+        if reopened:
+            self._reopened(reopened)
+
+    def _judge_settled(self, items: list[int]) -> None:
+        """:meth:`evaluate_all` for items with nothing in flight and no first-answer slot left (the hot path of the
+        patient rules)."""
+        done, assigned, wanted_of, needed, cap = self._done, self._assigned, self._wanted, self.needed, self.cap
+        push = self._queue.push
+        reopened = 0
+        for item in items:
+            if done[item]:
+                continue
+            need = needed(item)
+            room = cap - assigned[item]
+            if need == 0 or room <= 0:
+                done[item] = 1
+                self._n_done += 1
+                wanted_of[item] = 0
+                continue
+            wanted = need if need < room else room
+            before = wanted_of[item]
+            wanted_of[item] = wanted
+            if before <= 0:
+                push(item, 0.0)
+                reopened += wanted
+            elif wanted > before:
+                reopened += wanted - before
         if reopened:
             self._reopened(reopened)
 
