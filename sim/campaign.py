@@ -48,7 +48,7 @@ from tqdm import tqdm
 
 from sim.features import FeatureSource, ItemFeatures
 from sim.kinds import Responses, engine_design, finish_result, pairwise_items, rating_items
-from sim.raters import RaterPopulation, Raters, drift_walk, sample_raters
+from sim.raters import RATER_KIND_SETTINGS, RaterPopulation, Raters, drift_walk, sample_raters
 from sim.records import AnswerTimeline, CampaignResult, items_table, raters_table
 from sim.response import (
     Situation,
@@ -63,7 +63,7 @@ from sim.response import (
 from sim.store import QUALIFICATION, WORK, AnswerStore, Rows
 from sim.streams import stream
 from sim.tasks import TaskDesign, sample_groups, sample_items
-from sim.validation import ConfigError, check_choice, check_float, check_int
+from sim.validation import ConfigError, check_choice, check_float, check_int, check_kind_settings
 from strategies.assignment._pairs import PairPolicy
 from strategies.assignment.base import WAIT, AssignmentPolicy
 from strategies.assignment.fixed import FixedRedundancy
@@ -886,6 +886,7 @@ def validate_design(
             f"features give categorical items features, and task.kind = {design.kind} (a pairwise task's responses "
             "have features of their own: task.n_features); accepted values: features=none, or task.kind=categorical"
         )
+    check_kind_settings(population, "raters", RATER_KIND_SETTINGS, design.kind)
     _one_of(quality, Qualification)
     _one_of(quality, Calibration)
     if population.group_bias > 0 and population.group_bias_label >= design.n_classes:

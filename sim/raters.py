@@ -59,6 +59,11 @@ MODEL_ARCHETYPES: frozenset[str] = frozenset(a.name for a in ARCHETYPE_TABLE if 
 UNRELIABLE_ARCHETYPES: frozenset[str] = frozenset(a.name for a in ARCHETYPE_TABLE if a.unreliable)
 LEARNING_CURVES: tuple[str, ...] = ("power", "exponential", "none")
 ADVERSARY_STRATEGIES: tuple[str, ...] = ("uniform_wrong", "confuser")
+# the traits each task kind alone reads (sim.kinds); a campaign of another kind must leave them at their defaults
+RATER_KIND_SETTINGS: dict[str, tuple[str, ...]] = {
+    "pairwise": ("position_bias", "position_bias_sd", "verbosity_bias", "verbosity_bias_sd"),
+    "rating": ("severity_mean", "severity_sd", "scale_use_mean", "scale_use_sd", "rating_noise"),
+}
 
 
 @dataclass(frozen=True)

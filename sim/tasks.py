@@ -27,9 +27,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sim.validation import ConfigError, check_choice, check_float, check_int, check_probability
+from sim.validation import ConfigError, check_choice, check_float, check_int, check_kind_settings, check_probability
 
 TASK_KINDS: tuple[str, ...] = ("categorical", "pairwise", "rating")
+# the settings each kind alone reads (a design of another kind must leave them at their defaults)
+KIND_SETTINGS: dict[str, tuple[str, ...]] = {
+    "pairwise": ("score_sd", "length_correlation", "tie_weight", "candidate_pairs", "n_features", "feature_noise"),
+    "rating": ("n_levels", "value_sd"),
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,7 @@ class TaskDesign:
             raise ConfigError(
                 f"task.n_items must be >= 2 for task.kind=pairwise (responses to pair), got {self.n_items}"
             )
+        check_kind_settings(self, "task", KIND_SETTINGS, self.kind)
         if self.kind != "categorical":
             categorical_only = {
                 "task.revision_hours": self.revision_hours is not None,

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
 class ConfigError(ValueError):
     """A configuration value outside its accepted range or set; the message names the key."""
+
+
+def check_kind_settings(settings: Any, prefix: str, by_kind: Mapping[str, Iterable[str]], kind: str) -> None:
+    """Refuse a setting that would have no effect: each field of ``settings`` (a dataclass) that ``by_kind`` lists
+    under another task kind than ``kind`` must keep its default."""
+    defaults = {item.name: item.default for item in dataclasses.fields(settings)}
+    for owner, names in by_kind.items():
+        if owner == kind:
+            continue
+        for name in names:
+            value = getattr(settings, name)
+            if value != defaults[name]:
+                raise ConfigError(
+                    f"{prefix}.{name} = {value!r} is for task.kind={owner}, and task.kind = {kind}: it would have no "
+                    f"effect; accepted values: leave it at its default ({defaults[name]!r}), or task.kind={owner}"
+                )
 
 
 def check_int(key: str, value: Any, low: int | None = None, high: int | None = None) -> int:

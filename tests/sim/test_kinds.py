@@ -15,6 +15,7 @@ from experiments.metrics import score_error
 from sim import Campaign, ConfigError, RaterPopulation, TaskDesign, simulate
 from sim.features import GaussianFeatures
 from sim.kinds import n_pool_pairs
+from sim.raters import sample_raters
 from strategies.aggregation import BradleyTerry
 from strategies.assignment import ActivePairs, AdjacentPairs, FixedRedundancy, RandomPairs
 
@@ -163,14 +164,16 @@ def test_lenient_raters_rate_higher_and_central_raters_use_the_middle():
     assert central.answers["label"].std() < plain.answers["label"].std() - 0.3
 
 
-def test_raters_table_holds_the_kinds_traits_and_the_categorical_campaign_is_unchanged():
+def test_raters_table_holds_the_kinds_traits_and_they_leave_the_other_traits_unchanged():
     result = simulate(pairwise(40), RaterPopulation(n_raters=8, position_bias=0.3, position_bias_sd=0.1), seed=0,
                       assignment=RandomPairs(comparisons_per_item=4))  # fmt: skip
     assert {"position_bias", "verbosity_bias"} <= set(result.raters.columns)
     assert result.raters["position_bias"].between(0.0, 0.6).all()
-    categorical = simulate(TaskDesign(n_items=100), RaterPopulation(n_raters=10, position_bias=3.0), seed=0)
-    reference = simulate(TaskDesign(n_items=100), RaterPopulation(n_raters=10), seed=0)
-    pd.testing.assert_frame_equal(categorical.answers, reference.answers)  # pairwise traits do not touch labels
+    # the kinds' traits come from a stream of their own: the traits every kind reads are the same with or without
+    biased = sample_raters(RaterPopulation(n_raters=10, position_bias=3.0, severity_sd=1.0), 3, 0, 0)
+    plain = sample_raters(RaterPopulation(n_raters=10), 3, 0, 0)
+    for name in ("ability", "fatigue_scale", "time_factor", "bias", "sessions", "archetype"):
+        np.testing.assert_array_equal(getattr(biased, name), getattr(plain, name))
 
 
 @pytest.mark.parametrize(
@@ -201,6 +204,20 @@ def test_raters_table_holds_the_kinds_traits_and_the_categorical_campaign_is_unc
             "features give categorical items features, and task.kind = pairwise",
         ),
         (lambda: RaterPopulation(rating_noise=0.0), "raters.rating_noise must be in (0.0, inf]"),
+        (
+            lambda: TaskDesign(score_sd=2.0),
+            "task.score_sd = 2.0 is for task.kind=pairwise, and task.kind = categorical: it would have no effect; "
+            "accepted values: leave it at its default (1.0), or task.kind=pairwise",
+        ),
+        (lambda: TaskDesign(kind="pairwise", n_levels=7), "task.n_levels = 7 is for task.kind=rating"),
+        (
+            lambda: simulate(TaskDesign(n_items=20), RaterPopulation(n_raters=5, position_bias=1.0)),
+            "raters.position_bias = 1.0 is for task.kind=pairwise, and task.kind = categorical",
+        ),
+        (
+            lambda: simulate(pairwise(10), RaterPopulation(n_raters=5, severity_mean=0.5)),
+            "raters.severity_mean = 0.5 is for task.kind=rating, and task.kind = pairwise",
+        ),
     ],
 )
 def test_what_a_kind_cannot_run_is_refused_by_name(make, message):
