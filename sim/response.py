@@ -335,16 +335,20 @@ KIND_MODELS: dict[str, dict[str, Callable[[Situation], np.ndarray]]] = {
 
 
 def label_probabilities(s: Situation) -> np.ndarray:
-    """(n, K) probability of each label for each answer; rows sum to one. One vectorised call per archetype."""
+    """(n, K) probability of each label for each answer; rows sum to one. One vectorised call per answer model
+    (archetypes that share one, such as honest and expert raters, in one call: every model is row by row)."""
     models = {**ARCHETYPE_MODELS, **KIND_MODELS[s.design.kind]}
     code_of_answer = s.raters.archetype_code[s.worker]
-    present = np.flatnonzero(np.bincount(code_of_answer, minlength=len(ARCHETYPES)))
-    if present.shape[0] == 1:
-        return models[ARCHETYPES[int(present[0])]](s)
+    present = np.flatnonzero(np.bincount(code_of_answer, minlength=len(ARCHETYPES))).tolist()
+    by_model: dict[Callable[[Situation], np.ndarray], list[int]] = {}
+    for code in present:
+        by_model.setdefault(models[ARCHETYPES[code]], []).append(code)
+    if len(by_model) == 1:
+        return next(iter(by_model))(s)
     probabilities = np.empty((s.true_label.shape[0], s.n_classes))
-    for code in present.tolist():
-        rows = np.flatnonzero(code_of_answer == code)
-        probabilities[rows] = models[ARCHETYPES[code]](s.subset(rows))
+    for model, codes in by_model.items():
+        rows = np.flatnonzero(code_of_answer == codes[0] if len(codes) == 1 else np.isin(code_of_answer, codes))
+        probabilities[rows] = model(s.subset(rows))
     return probabilities
 
 
