@@ -103,6 +103,14 @@ class OnlineModel(ABC):
     def probas(self) -> np.ndarray:
         """Every task's posterior, ``(n_tasks, n_labels)``."""
 
+    def top_probabilities(self) -> np.ndarray:
+        """Every task's ``top`` probability (the largest posterior), vectorised."""
+        probas = self.probas()
+        top = probas[:, 0].copy()
+        for column in range(1, probas.shape[1]):  # column by column: far faster than a max along the short axis
+            np.maximum(top, probas[:, column], out=top)
+        return top
+
     @abstractmethod
     def mean_confusion(self) -> np.ndarray:
         """``(K, K)`` answer-weighted mean confusion, ``[true class, answered label]``."""
@@ -479,6 +487,17 @@ class OnlineConfusionEM(OnlineModel):
 
     def probas(self) -> np.ndarray:
         return log_posteriors(_view(self._log_posteriors, self.n_labels).copy())[0]
+
+    def top_probabilities(self) -> np.ndarray:
+        """1 / sum_c exp(log posterior_c - the largest), from the log posteriors without forming the posteriors."""
+        scores = _view(self._log_posteriors, self.n_labels)
+        best = scores[:, 0].copy()
+        for column in range(1, self.n_labels):
+            np.maximum(best, scores[:, column], out=best)
+        total = np.zeros_like(best)
+        for column in range(self.n_labels):
+            total += np.exp(scores[:, column] - best)
+        return 1.0 / total
 
     def log_confusions(self) -> np.ndarray:
         """``(W, K, K)`` current log confusions ``[worker, answered label, true class]`` (a copy; a worker without
