@@ -9,10 +9,11 @@ questions are mixed into pages at ``task.gold_fraction``. A request has one of t
 ``WAIT`` (no work for this rater now, but answers in flight may reopen some: the rater waits on an event that fires
 when answers are delivered), or a reason to leave: ``NO_WORK``, ``BUDGET``, ``HORIZON``, ``BLOCKED``.
 
-Labels are drawn from the rater's own stream (its k-th answer uses its k-th uniform). When something in the campaign
-reacts to answers (an adaptive policy, quality control, colluders), each page's labels are drawn as it is given, by the
-per-page path of the answer model; otherwise nothing needs them before the end, and they are drawn for all answers at
-once by the vectorised path (:func:`draw_answers`), which is faster and gives the same labels.
+Labels are drawn from the rater's own stream (its k-th answer uses its k-th uniform, :class:`RaterStreams`), by the
+vectorised answer model (:class:`LabelDraws`). When something in the campaign reacts to answers (an adaptive policy,
+quality control, colluders), they are drawn just before a delivery would show one not drawn yet, for every page given
+since the last draw in one batch; otherwise nothing needs them before the end, and they are drawn for all answers at
+once. Either way the labels are the same.
 
 Money is committed before the work it pays for, in exact rational arithmetic, so spend can never exceed the budget:
 qualification questions (if paid) and answers when they are handed out, training and calibration (``hourly_wage``)
@@ -240,11 +241,6 @@ class Draws:
                 self._values += self._draw(NOISE_BLOCK)
         self._next = end
         return self._values[start:end]
-
-
-def uniform_draws(rng: np.random.Generator) -> Draws:
-    """U(0, 1) values of ``rng``, taken in blocks."""
-    return Draws(lambda n: rng.random(n).tolist())
 
 
 @dataclass(slots=True)

@@ -489,7 +489,8 @@ class OnlineConfusionEM(OnlineModel):
         return log_posteriors(_view(self._log_posteriors, self.n_labels).copy())[0]
 
     def top_probabilities(self) -> np.ndarray:
-        """1 / sum_c exp(log posterior_c - the largest), from the log posteriors without forming the posteriors."""
+        """1 / sum_c exp(log posterior_c - the largest), from the log posteriors without forming the posteriors (equal
+        to ``probas().max(axis=1)`` up to the order of a sum: a few units in the last place for K >= 5)."""
         scores = _view(self._log_posteriors, self.n_labels)
         best = scores[:, 0].copy()
         for column in range(1, self.n_labels):

@@ -46,6 +46,8 @@ class FifoTopUps:
         self._items.append(item)
 
     def take(self, rater: int, n: int, policy: SequentialPolicy) -> list[int]:
+        if n <= 0:
+            return []
         wanted, raters_of, assigned = policy._wanted, policy._raters_of, policy._assigned
         items = self._items
         taken: list[int] = []
@@ -349,13 +351,14 @@ class SequentialPolicy(AssignmentPolicy):
                 wanted_of[item] = 0
                 continue
             wanted = need if need < room else room
+            if wanted < 0:  # (no rule asks for fewer than none; as in evaluate_all)
+                wanted = 0
             before = wanted_of[item]
             wanted_of[item] = wanted
-            if before <= 0:
+            if wanted > 0 and before <= 0:
                 push(item, 0.0)
-                reopened += wanted
-            elif wanted > before:
-                reopened += wanted - before
+            if wanted > before:
+                reopened += wanted - (before if before > 0 else 0)
         if reopened:
             self._reopened(reopened)
 
