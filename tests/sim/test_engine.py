@@ -4,6 +4,8 @@ says."""
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +14,11 @@ from hypothesis import strategies as st
 from scipy.special import expit, logit
 
 from sim import Campaign, RaterPopulation, TaskDesign, simulate
-from sim.campaign import money
+from sim.campaign import RaterStreams, money
 from sim.raters import ARCHETYPES
 from sim.response import ARCHETYPE_MODELS
+from sim.streams import stream
+from sim.validation import ConfigError
 from strategies.assignment import BestOf, DeltaMargin, FixedRedundancy, PosteriorThreshold, Uncertainty
 from strategies.quality import AgreementBlocking, Calibration, GoldBlocking, Qualification
 
@@ -48,6 +52,41 @@ def test_labels_drawn_while_the_campaign_runs_equal_labels_drawn_at_the_end(name
     as_given = simulate(*DESIGNS[name], seed=4, draw="as_given")
     pd.testing.assert_frame_equal(at_end.answers, as_given.answers, check_exact=True)
     pd.testing.assert_frame_equal(at_end.items, as_given.items)
+
+
+@given(
+    sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=4),
+    order=st.randoms(use_true_random=False),
+)
+@settings(max_examples=25, deadline=None)
+def test_a_raters_k_th_uniform_is_the_k_th_value_of_its_stream_whatever_the_batches(sizes, order):
+    """RaterStreams reads value k of rater j's stream: batches of any size, raters in any order, across block ends."""
+    streams = RaterStreams(seed=3, replicate=1, key=2, n_raters=4)
+    taken = {j: 0 for j in range(4)}
+    for size in sizes:
+        worker = np.array([order.randrange(4) for _ in range(size)])
+        index = np.empty(size, dtype=np.int64)
+        for row, j in enumerate(worker.tolist()):
+            index[row], taken[j] = taken[j], taken[j] + 1
+        values = streams.take(worker, index)
+        for j in range(4):
+            direct = stream(3, 1, "answers", j, 2).random(taken[j])
+            np.testing.assert_array_equal(values[worker == j], direct[index[worker == j]])
+
+
+def test_the_garbage_collector_is_back_on_after_a_run_even_one_that_fails():
+    gc.enable()
+    simulate(TaskDesign(n_items=20), RaterPopulation(n_raters=4), seed=0)
+    assert gc.isenabled()
+    with pytest.raises(ConfigError):
+        simulate(TaskDesign(n_items=20), RaterPopulation(n_raters=4), Campaign(redundancy=9), seed=0)
+    assert gc.isenabled()
+    gc.disable()  # a caller who paused it keeps it paused
+    try:
+        simulate(TaskDesign(n_items=20), RaterPopulation(n_raters=4), seed=0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_quality_option_that_blocks_nobody_changes_no_answer():
