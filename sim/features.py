@@ -192,6 +192,18 @@ class DatasetFeatures(FeatureSource):
         n_gold = min(design.n_gold, n_pool // 5) if design.gold_fraction > 0 else design.n_gold
         n_items = min(design.n_items, n_pool - (n_gold if design.gold_fraction > 0 else 0))
         shares = tuple(float(share) for share in np.bincount(y) / y.shape[0])
+        default_classes = TaskDesign.__dataclass_fields__["n_classes"].default
+        if design.n_classes not in (default_classes, len(shares)):  # a setting the data set would override
+            raise ConfigError(
+                f"task.n_classes = {design.n_classes}, and features={self.name} has {len(shares)} classes, which fix "
+                f"the task's; accepted values: leave task.n_classes at its default ({default_classes}), or "
+                f"{len(shares)}"
+            )
+        if design.class_priors is not None and not np.allclose(design.class_priors, shares, atol=1e-9):
+            raise ConfigError(
+                f"task.class_priors = {list(design.class_priors)}, and features={self.name} fixes the class shares "
+                f"at its own ({[round(share, 4) for share in shares]}); accepted values: task.class_priors=null"
+            )
         return replace(design, n_items=n_items, n_gold=n_gold, n_classes=len(shares), class_priors=shares)
 
     def attach(self, items: Items, design: TaskDesign, seed: int, replicate: int) -> tuple[Items, ItemFeatures]:

@@ -101,6 +101,7 @@ def test_a_dataset_brings_its_class_shares_and_keeps_gold_apart_from_the_items()
 
     design = Source(name="breast_cancer").adapt(TaskDesign())
     assert design.class_priors == pytest.approx((212 / 569, 357 / 569))
+    assert Source(name="breast_cancer").adapt(design) == design  # an adapted design passes again (as run.py does)
 
 
 def test_dataset_difficulty_follows_the_reference_model():
@@ -132,6 +133,15 @@ def test_dataset_difficulty_follows_the_reference_model():
             "group_bias_label",
         ),
         (lambda: _run(DatasetFeatures(name="wine", test_fraction=0.95)), "features.test_fraction"),
+        (
+            lambda: DatasetFeatures(name="breast_cancer").adapt(TaskDesign(n_classes=4)),
+            r"task.n_classes = 4, and features=breast_cancer has 2 classes, which fix the task's; accepted values: "
+            r"leave task.n_classes at its default \(3\), or 2",
+        ),
+        (
+            lambda: DatasetFeatures(name="breast_cancer").adapt(TaskDesign(n_classes=2, class_priors=(0.5, 0.5))),
+            r"task.class_priors = \[0.5, 0.5\], and features=breast_cancer fixes the class shares",
+        ),
         (
             lambda: RaterPopulation(archetypes={"condorcet": 1.0}, accuracy=1.0, accuracy_correlation=0.2),
             "strictly between 0 and 1",
