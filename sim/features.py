@@ -194,10 +194,12 @@ class DatasetFeatures(FeatureSource):
         shares = tuple(float(share) for share in np.bincount(y) / y.shape[0])
         default_classes = TaskDesign.__dataclass_fields__["n_classes"].default
         if design.n_classes not in (default_classes, len(shares)):  # a setting the data set would override
+            accepted = f"task.n_classes={len(shares)}"
+            if default_classes != len(shares):
+                accepted += f", or leave it at its default ({default_classes}), which follows the data set"
             raise ConfigError(
                 f"task.n_classes = {design.n_classes}, and features={self.name} has {len(shares)} classes, which fix "
-                f"the task's; accepted values: leave task.n_classes at its default ({default_classes}), or "
-                f"{len(shares)}"
+                f"the task's; accepted values: {accepted}"
             )
         if design.class_priors is not None and not np.allclose(design.class_priors, shares, atol=1e-9):
             raise ConfigError(

@@ -136,7 +136,7 @@ def test_dataset_difficulty_follows_the_reference_model():
         (
             lambda: DatasetFeatures(name="breast_cancer").adapt(TaskDesign(n_classes=4)),
             r"task.n_classes = 4, and features=breast_cancer has 2 classes, which fix the task's; accepted values: "
-            r"leave task.n_classes at its default \(3\), or 2",
+            r"task.n_classes=2, or leave it at its default \(3\), which follows the data set",
         ),
         (
             lambda: DatasetFeatures(name="breast_cancer").adapt(TaskDesign(n_classes=2, class_priors=(0.5, 0.5))),
