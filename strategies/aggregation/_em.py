@@ -7,10 +7,11 @@ supplies its M-step as a function ``expected counts (W, K, K) -> log confusions 
 ``[worker, answered label, true class]``.
 
 The answers are held as one sparse (task x worker-label) count matrix :math:`A`, built once; with
-:math:`L = \\log e` flattened to ``(W K, K)`` the E-step is ``A @ L`` and the expected confusion counts of
-the M-step are ``A.T @ posteriors``: two sparse products per iteration, no pandas and no Python loop over
-tasks or workers. Duplicate answers of one worker to one task are summed by the sparse matrix and count as
-separate votes.
+:math:`L = \\log e` flattened to ``(W K, K)`` the E-step is ``A @ L`` (one sparse-dense product: every class in
+one pass over the answers) and the expected confusion counts of the M-step are ``A.T @ posteriors`` (one sparse
+product per class, which measures faster than one product with the transposed posteriors): no pandas and no
+Python loop over tasks or workers. Duplicate answers of one worker to one task are summed by the sparse matrix
+and count as separate votes.
 """
 
 from __future__ import annotations
@@ -169,8 +170,8 @@ def _e_step(
 ) -> tuple[np.ndarray, float]:
     """Class-major posteriors (columns sum to one) and the log-likelihood (joint with the known labels)."""
     n_labels = log_priors.shape[0]
-    flat = log_confusions.reshape(-1, n_labels)
-    joint = np.stack([matrix @ flat[:, code] for code in range(n_labels)])
+    # one sparse-dense product over all classes (a single pass over the answers), then class-major
+    joint = np.ascontiguousarray((matrix @ log_confusions.reshape(-1, n_labels)).T)
     joint += log_priors[:, None]
     probas, task_log_likelihood = log_posteriors_class_major(joint)
     if fixed is not None:
