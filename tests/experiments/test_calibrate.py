@@ -156,6 +156,42 @@ def test_a_pilot_that_cannot_be_calibrated_on_gets_one_line(tmp_path, case, mess
     assert not (tmp_path / "out").exists()
 
 
+def test_the_sampling_floor_is_the_error_of_a_random_share_of_the_items():
+    """The floor of the pilot benchmark against enumeration of every sample: its variance is the sample mean's
+    (exact, by the finite-population formula) and its expected absolute error is close to the enumerated one."""
+    from itertools import combinations
+
+    from experiments.benchmarks.calibration import sampling_floor
+
+    values = np.random.default_rng(3).beta(2.0, 1.0, 16)  # per-item accuracies of a small set
+    sample = 5
+    means = np.array([values[list(chosen)].mean() for chosen in combinations(range(values.size), sample)])
+    floor = sampling_floor(values, sample)
+    assert (floor**2 * np.pi / 2) == pytest.approx(np.mean((means - values.mean()) ** 2), rel=1e-9)
+    assert floor == pytest.approx(np.mean(np.abs(means - values.mean())), rel=0.05)
+    assert sampling_floor(values, values.size) == 0.0
+    with pytest.raises(ValueError, match=r"sample = 0 must be in 1\.\.16"):
+        sampling_floor(values, 0)
+
+
+def test_the_sampling_floor_takes_the_subsamples_noise_off_the_items_spread():
+    """Shares of right answers over a few subsamples spread more than the items' accuracies; with ``draws`` the
+    floor is the one of the accuracies themselves, on average over many sets of draws."""
+    from experiments.benchmarks.calibration import sampling_floor
+
+    rng = np.random.default_rng(4)
+    accuracy = rng.beta(3.0, 1.5, 400)
+    exact = sampling_floor(accuracy, 80)
+    draws = 5
+    noisy = [rng.binomial(draws, accuracy) / draws for _ in range(200)]
+    corrected = np.mean([sampling_floor(v, 80, draws) ** 2 for v in noisy])
+    uncorrected = np.mean([sampling_floor(v, 80) ** 2 for v in noisy])
+    assert uncorrected > 1.2 * exact**2  # the noise inflates the spread
+    assert corrected == pytest.approx(exact**2, rel=0.03)
+    with pytest.raises(ValueError, match="draws = 1 must be at least 2"):
+        sampling_floor(accuracy, 80, 1)
+
+
 @pytest.mark.slow
 def test_pilots_of_real_data_sets_predict_the_accuracy_of_their_real_answers():
     """Issue 9's validation: for every set with at least 10 answers per item, a pilot of 3 answers on 20% of the
