@@ -29,11 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.calibrate import calibrate, predict, read_pilot
+from experiments.calibrate import calibrate, debiased_effects, predict, read_pilot
+from sim.streams import stream
 from strategies.aggregation import DawidSkene, MajorityVote
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 REDUNDANCIES = (1, 3, 5, 7)
+# the sets the spreads' prior comes from (experiments.calibrate.SPREAD_PRIOR_MEAN): those not eligible for validation
+PRIOR_SETS = ("music", "product", "relevance", "web", "zencrowd_all")
 AGGREGATORS = {"majority_vote": MajorityVote, "dawid_skene": DawidSkene}
 
 
@@ -87,6 +90,22 @@ def sampling_floor(per_item: np.ndarray, sample: int, draws: int | None = None) 
     return float(np.sqrt(2.0 * spread * (n_items - sample) / (n_items * sample) / np.pi))
 
 
+def spread_prior(names: tuple[str, ...] = PRIOR_SETS, root: Path = DATASETS) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation, over ``names``, of the (log ability_sd, log difficulty_sd) fitted as
+    ``crowdlab calibrate`` fits a pilot (debiased crossed effects) on all of each set's answers to gold items."""
+    fitted = []
+    for name in names:
+        answers = pd.read_csv(root / name / "labels.csv").drop_duplicates(["task", "worker"])
+        gold = pd.read_csv(root / name / "gold.csv").set_index("task")["label"]
+        answers = answers[answers["task"].isin(gold.index)]
+        right = (answers["label"].to_numpy() == gold.reindex(answers["task"]).to_numpy()).astype(float)
+        theta, _ = debiased_effects(right, answers["worker"].to_numpy(), answers["task"].to_numpy(),
+                                    stream(0, 0, "calibration", 1))  # fmt: skip
+        fitted.append(theta[1:])
+    values = np.array(fitted)
+    return values.mean(axis=0), values.std(axis=0, ddof=1)
+
+
 def validate(name: str, pilots: int, bootstrap: int, subsamples: int, spammers: bool = False,
              root: Path = DATASETS) -> pd.DataFrame:  # fmt: skip
     answers = pd.read_csv(root / name / "labels.csv").drop_duplicates(["task", "worker"])
@@ -130,7 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subsamples", type=int, default=10)
     parser.add_argument("--spammers", action="store_true", help="model spammer-like raters as spammers")
     parser.add_argument("--sets", nargs="*", help="data sets (default: every eligible one)")
+    parser.add_argument("--prior", action="store_true", help="print the spreads' prior from PRIOR_SETS and stop")
     args = parser.parse_args(argv)
+    if args.prior:
+        mean, sd = spread_prior()
+        print(f"spread prior from {', '.join(PRIOR_SETS)}: log ability_sd, log difficulty_sd")
+        print(f"SPREAD_PRIOR_MEAN = ({mean[0]:.3f}, {mean[1]:.3f})\nSPREAD_PRIOR_SD = ({sd[0]:.3f}, {sd[1]:.3f})")
+        return 0
     names = args.sets or eligible()
     table = pd.concat([validate(n, args.pilots, args.bootstrap, args.subsamples, args.spammers)
                        for n in names], ignore_index=True)  # fmt: skip

@@ -69,6 +69,66 @@ def test_a_prediction_from_the_fit_matches_the_campaign_it_came_from():
     assert row["ci_low"] <= measured <= row["ci_high"]
 
 
+def test_the_prior_moves_a_large_pilots_spreads_little_and_a_small_ones_to_the_normal_posterior():
+    """The shrinkage is the normal-normal posterior on the log scale: a precise pilot (bootstrap spread far below the
+    prior's) keeps its spreads; an uninformative one lands on the prior; in between, the weight is s^2 / (s^2 + v)
+    and the bootstrap fits spread as the posterior does (sd sqrt(w v)). The mean ability keeps the share of right
+    answers."""
+    import dataclasses
+
+    from experiments.calibrate import SPREAD_PRIOR_MEAN, SPREAD_PRIOR_SD, shrink_spreads
+
+    _, answers, truth = simulated_pilot()
+    whole, _ = fit(read_pilot(answers, truth))
+    rng = np.random.default_rng(5)
+
+    def spread_out(log_sd: float) -> list:
+        steps = rng.standard_normal((40, 2))
+        steps = (steps - steps.mean(axis=0)) / steps.std(axis=0, ddof=1) * log_sd  # exactly that spread, centred
+        return [
+            dataclasses.replace(whole, ability_sd=whole.ability_sd * float(np.exp(a)),
+                                difficulty_sd=whole.difficulty_sd * float(np.exp(d)))
+            for a, d in steps
+        ]  # fmt: skip
+
+    precise, _ = shrink_spreads(whole, spread_out(0.01))
+    assert precise.ability_sd == pytest.approx(whole.ability_sd, rel=0.01)
+    assert precise.difficulty_sd == pytest.approx(whole.difficulty_sd, rel=0.01)
+    vague, _ = shrink_spreads(whole, spread_out(30.0))
+    assert np.log(vague.ability_sd) == pytest.approx(SPREAD_PRIOR_MEAN[0], abs=0.01)
+    assert np.log(vague.difficulty_sd) == pytest.approx(SPREAD_PRIOR_MEAN[1], abs=0.01)
+    moved, fits = shrink_spreads(whole, spread_out(0.4))
+    for column, (prior_mean, prior_sd), before in ((0, (SPREAD_PRIOR_MEAN[0], SPREAD_PRIOR_SD[0]), whole.ability_sd),
+                                                   (1, (SPREAD_PRIOR_MEAN[1], SPREAD_PRIOR_SD[1]),
+                                                    whole.difficulty_sd)):  # fmt: skip
+        weight = prior_sd**2 / (prior_sd**2 + 0.4**2)
+        after = moved.ability_sd if column == 0 else moved.difficulty_sd
+        assert np.log(after) == pytest.approx(weight * np.log(before) + (1 - weight) * prior_mean, abs=1e-9)
+        logs = np.log([f.ability_sd if column == 0 else f.difficulty_sd for f in fits])
+        assert logs.std(ddof=1) == pytest.approx(np.sqrt(weight) * 0.4, rel=1e-6)
+    assert moved.pilot_ability_sd == whole.ability_sd and moved.pilot_difficulty_sd == whole.difficulty_sd
+    assert model_share(moved.ability_mean, moved.ability_sd, moved.difficulty_sd, 0.0, 2) == pytest.approx(
+        whole.share_right, abs=1e-9
+    )
+
+
+@pytest.mark.slow
+def test_the_spreads_prior_is_the_one_the_real_pools_give():
+    """SPREAD_PRIOR_MEAN and SPREAD_PRIOR_SD are what ``python -m experiments.benchmarks.calibration --prior``
+    computes from the real sets that do not validate pilots (none of them is eligible for validation)."""
+    from experiments.benchmarks import calibration
+    from experiments.calibrate import SPREAD_PRIOR_MEAN, SPREAD_PRIOR_SD
+
+    if not calibration.DATASETS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data sets not found at {calibration.DATASETS}")
+        pytest.skip(f"real data sets not found at {calibration.DATASETS}")
+    assert not set(calibration.PRIOR_SETS) & set(calibration.eligible())
+    mean, sd = calibration.spread_prior()
+    assert mean == pytest.approx(SPREAD_PRIOR_MEAN, abs=5e-4)
+    assert sd == pytest.approx(SPREAD_PRIOR_SD, abs=5e-4)
+
+
 def test_the_pigeonhole_bootstrap_resamples_items_and_raters_whole():
     """Every answer of a resample is an answer of the pilot (same label, same truth), items and raters are renumbered
     densely, and over many draws each answer appears once on average (item and rater copies are 1 each on average)."""
