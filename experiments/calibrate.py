@@ -13,8 +13,8 @@ Dawid-Skene's estimate.
 * ``ability_sd`` and ``difficulty_sd``: the logistic model with crossed random effects for raters and items, by
   penalised quasi-likelihood, both at once so that raters who answered the same batch of items (a pilot's usual
   design) do not pass for item difficulty, and corrected for its shrinkage by indirect inference on the pilot's own
-  design; then pulled towards a prior of real pools as far as the bootstrap shows the pilot leaves them unknown
-  (:func:`shrink_spreads`);
+  design; then pulled towards a prior of real pools as far as the pilot leaves them unknown (the larger of the
+  bootstrap's and a parametric sampling variance, :func:`shrink_spreads`);
 * ``ability_mean``: the value at which the model's share of right answers (Gauss-Hermite quadrature) equals the
   pilot's, since a campaign inherits the share of its answers, and a pilot's raters give unequal shares;
 * spammer-like raters: those of at least ten answers whose right-answer share is not above chance (exact binomial
@@ -202,34 +202,79 @@ SPREAD_PRIOR_MEAN = (0.118, 0.073)
 SPREAD_PRIOR_SD = (0.546, 0.317)
 
 
+@dataclass(frozen=True)
+class Debiasing:
+    """How a pilot's crossed-effects estimate maps to its debiased one (:func:`debiased_effects`), so that a
+    bootstrap resample maps the same way: ``theta + (raw - observed) / slope`` on the spreads, with ``slope`` the
+    binding function's derivative at ``theta`` (the raw estimate moves ``slope`` times as much as the parameter: a
+    shrunk estimate moves less, so its deviations stand for larger ones of the parameter)."""
+
+    observed: np.ndarray  # the pilot's raw estimate (mu, log ability_sd, log difficulty_sd)
+    theta: np.ndarray  # its debiased one
+    slope: np.ndarray  # d raw / d theta of the two spreads (diagonal)
+    variance: np.ndarray  # sampling variance of the two debiased spreads on the pilot's design, parametric
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        theta = raw - self.observed + self.theta
+        theta[1:] = self.theta[1:] + (raw[1:] - self.observed[1:]) / self.slope
+        theta[1:] = np.clip(theta[1:], *LOG_SD_BOUNDS)
+        return theta
+
+
+VARIANCE_DRAWS = 12  # simulated pilots for the sampling variance of the debiased spreads
+MIN_SLOPE = 0.05  # a flatter binding function (a spread at its bound, or one the pilot cannot see) counts as this
+
+
 def debiased_effects(
     right: np.ndarray, rater: np.ndarray, item: np.ndarray, rng: np.random.Generator, rounds: int = 8, draws: int = 5
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, Debiasing]:
     """:func:`crossed_effects` corrected for its shrinkage by indirect inference (Gourieroux, Monfort & Renault
     1993): the parameters whose simulated answers, on the pilot's own raters and items, give the estimate the pilot
     gave. The simulations reuse the same normal and uniform draws in every round (common random numbers), so the
     answer depends on the pilot, not on the rounds' luck. Returns the corrected ``(mu, log ability_sd, log
-    difficulty_sd)`` and the correction. The correction is for the pilot's design; a bootstrap resample adds the
-    same one, though its design differs a little (its items' answer counts vary)."""
+    difficulty_sd)`` and the :class:`Debiasing` that a bootstrap resample of the pilot applies to its own raw
+    estimate; its slope is the binding function's, by central differences of 0.15 on the same draws, and its
+    variance that of :data:`VARIANCE_DRAWS` pilots simulated at the estimate on the same design (a parametric
+    bootstrap, Efron and Tibshirani 1993, ch. 6, through the slope)."""
     _, rater = np.unique(rater, return_inverse=True)
     _, item = np.unique(item, return_inverse=True)
     z_rater = rng.standard_normal((draws, int(rater.max()) + 1))
     z_item = rng.standard_normal((draws, int(item.max()) + 1))
     uniform = rng.random((draws, right.size))
     observed = crossed_effects(right, rater, item)
-    theta = observed.copy()
-    for _ in range(rounds):
-        estimates = [
+
+    def estimates(theta: np.ndarray, z_rater: np.ndarray, z_item: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        return np.array([
             crossed_effects((uniform[k] < expit(theta[0] + math.exp(theta[1]) * z_rater[k][rater]
                                                 - math.exp(theta[2]) * z_item[k][item])).astype(float), rater, item)
-            for k in range(draws)
-        ]  # fmt: skip
-        step = observed - np.mean(estimates, axis=0)
+            for k in range(uniform.shape[0])
+        ])  # fmt: skip
+
+    def binding(theta: np.ndarray) -> np.ndarray:  # the mean raw estimate of answers simulated at theta
+        return estimates(theta, z_rater, z_item, uniform).mean(axis=0)
+
+    theta = observed.copy()
+    for _ in range(rounds):
+        step = observed - binding(theta)
         theta = theta + step
         theta[1:] = np.clip(theta[1:], *LOG_SD_BOUNDS)
         if np.max(np.abs(step)) < 1e-4:
             break
-    return theta, theta - observed
+    slope = np.ones(2)
+    for j in (1, 2):
+        shift = np.zeros(3)
+        shift[j] = 0.15
+        slope[j - 1] = (binding(theta + shift)[j] - binding(theta - shift)[j]) / 0.3
+    slope = np.maximum(slope, MIN_SLOPE)
+    # the sampling variance at theta: fresh pilots simulated on the same design, their raw spreads through the slope
+    fresh = estimates(
+        theta,
+        rng.standard_normal((VARIANCE_DRAWS, z_rater.shape[1])),
+        rng.standard_normal((VARIANCE_DRAWS, z_item.shape[1])),
+        rng.random((VARIANCE_DRAWS, right.size)),
+    )
+    variance = fresh[:, 1:].var(axis=0, ddof=1) / slope**2
+    return theta, Debiasing(observed, theta, slope, variance)
 
 
 def model_share(mu: float, sd_a: float, sd_d: float, spam: float, k: int) -> float:
@@ -275,10 +320,10 @@ def spammer_like(pilot: Pilot, right: np.ndarray) -> np.ndarray:
 
 
 def fit(
-    pilot: Pilot, spammers: bool = False, correction: np.ndarray | None = None, seed: int = 0
-) -> tuple[PilotFit, np.ndarray]:
-    """The rater and task parameters of a pilot (see the module's docstring), and the shrinkage correction of the
-    spreads (computed here unless given, as for a bootstrap resample of a pilot already fitted). Spammer-like raters
+    pilot: Pilot, spammers: bool = False, correction: Debiasing | None = None, seed: int = 0
+) -> tuple[PilotFit, Debiasing]:
+    """The rater and task parameters of a pilot (see the module's docstring), and the correction of the spreads for
+    shrinkage (computed here unless given, as for a bootstrap resample of a pilot already fitted). Spammer-like raters
     are counted either way; ``spammers=True`` also models them as spammers (answering at random) and fits the
     ability distribution to the others (``python -m experiments.benchmarks.calibration --spammers`` compares the
     two on the real data sets)."""
@@ -293,8 +338,7 @@ def fit(
         theta, correction = debiased_effects(right[honest], pilot.rater[honest], pilot.item[honest],
                                              stream(seed, 0, "calibration", 1))  # fmt: skip
     else:
-        theta = crossed_effects(right[honest], pilot.rater[honest], pilot.item[honest]) + correction
-        theta[1:] = np.clip(theta[1:], *LOG_SD_BOUNDS)
+        theta = correction.apply(crossed_effects(right[honest], pilot.rater[honest], pilot.item[honest]))
     sd_a, sd_d = math.exp(theta[1]), math.exp(theta[2])
     # the mean ability from the share of right answers: a pilot's raters give unequal shares of its answers (a
     # simulated campaign's about equal ones), and the share, not the typical rater, is what a campaign inherits
@@ -464,16 +508,20 @@ def calibrate(pilot: Pilot, n_bootstrap: int, seed: int = 0, spammers: bool = Fa
                             n_items=whole.n_items)
         for _ in range(n_bootstrap)
     ]  # fmt: skip
-    return shrink_spreads(whole, fits) if len(fits) >= 2 else (whole, fits)
+    return shrink_spreads(whole, fits, correction.variance) if len(fits) >= 2 else (whole, fits)
 
 
-def shrink_spreads(whole: PilotFit, fits: list[PilotFit]) -> tuple[PilotFit, list[PilotFit]]:
+def shrink_spreads(
+    whole: PilotFit, fits: list[PilotFit], variance: np.ndarray | None = None
+) -> tuple[PilotFit, list[PilotFit]]:
     """Pull the pilot's two spreads towards the prior of real pools (:data:`SPREAD_PRIOR_MEAN`), each as far as
     the pilot leaves it unknown: on the log scale, the normal-normal posterior mean ``w t + (1 - w) m`` with ``w =
-    s^2 / (s^2 + v)``, ``s`` the prior's spread and ``v`` the variance of the spread over the bootstrap fits (the
-    pilot estimate's sampling variance). Each bootstrap fit moves to the posterior mean plus ``sqrt(w)`` times its
-    own deviation, so that their spread is the posterior's, ``w v``. The mean ability is solved again for each fit's
-    share of right answers under its new spreads.
+    s^2 / (s^2 + v)``, ``s`` the prior's spread and ``v`` the pilot estimate's sampling variance: the larger of the
+    variance over the bootstrap fits and ``variance`` (the parametric one of :func:`debiased_effects`; the
+    pigeonhole bootstrap of a pilot of 3 answers per item sees a third or less of the difficulty spread's). Each
+    bootstrap fit moves to the posterior mean plus ``sqrt(w)`` times its own deviation, so that their spread is
+    ``w`` times theirs (the posterior's, ``w v``, where the bootstrap's is the larger). The mean ability is solved
+    again for each fit's share of right answers under its new spreads.
 
     Why: a pilot of 3 answers per item knows little of how raters and items differ. On 22-item pilots of
     bluebirds the fitted spreads ranged from 0.02 to 5.5 (the full set's: about 0.8), and the predictions at
@@ -481,7 +529,10 @@ def shrink_spreads(whole: PilotFit, fits: list[PilotFit]) -> tuple[PilotFit, lis
     fitted = np.log([whole.ability_sd, whole.difficulty_sd])
     resampled = np.log([[f.ability_sd, f.difficulty_sd] for f in fits])
     prior_mean, prior_var = np.array(SPREAD_PRIOR_MEAN), np.array(SPREAD_PRIOR_SD) ** 2
-    weight = prior_var / (prior_var + resampled.var(axis=0, ddof=1))
+    sampling = resampled.var(axis=0, ddof=1)
+    if variance is not None:
+        sampling = np.maximum(sampling, variance)
+    weight = prior_var / (prior_var + sampling)
     centre = weight * fitted + (1.0 - weight) * prior_mean
 
     def moved(result: PilotFit, log_spreads: np.ndarray) -> PilotFit:

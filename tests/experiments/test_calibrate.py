@@ -112,6 +112,28 @@ def test_the_prior_moves_a_large_pilots_spreads_little_and_a_small_ones_to_the_n
     )
 
 
+def test_the_debiasing_maps_the_pilot_to_its_estimate_and_knows_a_small_pilot_less():
+    """A bootstrap resample with the pilot's own raw estimate gets the pilot's debiased estimate; a raw deviation
+    becomes deviation / slope; and the parametric sampling variance of both spreads is larger on 100 items than on
+    1,500 (a fifteenth of the answers)."""
+    from experiments.calibrate import crossed_effects, debiased_effects
+    from sim.streams import stream
+
+    variances = []
+    for n_items in (100, 1500):
+        _, answers, truth = simulated_pilot(n_items=n_items)
+        pilot = read_pilot(answers, truth)
+        right = (pilot.label == pilot.truth[pilot.item]).astype(float)
+        theta, debiasing = debiased_effects(right, pilot.rater, pilot.item, stream(0, 0, "calibration", 1))
+        raw = crossed_effects(right, pilot.rater, pilot.item)
+        assert debiasing.apply(raw) == pytest.approx(theta, abs=1e-12)
+        moved = debiasing.apply(raw + np.array([0.0, 0.01, -0.01]))
+        assert moved[1:] - theta[1:] == pytest.approx(np.array([0.01, -0.01]) / debiasing.slope, rel=1e-9)
+        assert (debiasing.slope > 0).all() and (debiasing.variance > 0).all()
+        variances.append(debiasing.variance)
+    assert (variances[0] > 2 * variances[1]).all()
+
+
 @pytest.mark.slow
 def test_the_spreads_prior_is_the_one_the_real_pools_give():
     """SPREAD_PRIOR_MEAN and SPREAD_PRIOR_SD are what ``python -m experiments.benchmarks.calibration --prior``
