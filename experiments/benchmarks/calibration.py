@@ -90,14 +90,19 @@ def sampling_floor(per_item: np.ndarray, sample: int, draws: int | None = None) 
     return float(np.sqrt(2.0 * spread * (n_items - sample) / (n_items * sample) / np.pi))
 
 
+def gold_answers(name: str, root: Path = DATASETS) -> tuple[pd.DataFrame, pd.Series]:
+    """A set's distinct (task, worker) answers to its gold items, and the gold labels."""
+    answers = pd.read_csv(root / name / "labels.csv").drop_duplicates(["task", "worker"])
+    gold = pd.read_csv(root / name / "gold.csv").set_index("task")["label"]
+    return answers[answers["task"].isin(gold.index)], gold
+
+
 def spread_prior(names: tuple[str, ...] = PRIOR_SETS, root: Path = DATASETS) -> tuple[np.ndarray, np.ndarray]:
     """The mean and standard deviation, over ``names``, of the (log ability_sd, log difficulty_sd) fitted as
     ``crowdlab calibrate`` fits a pilot (debiased crossed effects) on all of each set's answers to gold items."""
     fitted = []
     for name in names:
-        answers = pd.read_csv(root / name / "labels.csv").drop_duplicates(["task", "worker"])
-        gold = pd.read_csv(root / name / "gold.csv").set_index("task")["label"]
-        answers = answers[answers["task"].isin(gold.index)]
+        answers, gold = gold_answers(name, root)
         right = (answers["label"].to_numpy() == gold.reindex(answers["task"]).to_numpy()).astype(float)
         theta, _ = debiased_effects(right, answers["worker"].to_numpy(), answers["task"].to_numpy(),
                                     stream(0, 0, "calibration", 1))  # fmt: skip
@@ -108,9 +113,7 @@ def spread_prior(names: tuple[str, ...] = PRIOR_SETS, root: Path = DATASETS) -> 
 
 def validate(name: str, pilots: int, bootstrap: int, subsamples: int, spammers: bool = False,
              root: Path = DATASETS) -> pd.DataFrame:  # fmt: skip
-    answers = pd.read_csv(root / name / "labels.csv").drop_duplicates(["task", "worker"])
-    gold = pd.read_csv(root / name / "gold.csv").set_index("task")["label"]
-    answers = answers[answers["task"].isin(gold.index)]
+    answers, gold = gold_answers(name, root)
     rng = np.random.default_rng([7, len(name)])
     real = {r: real_accuracy(answers, gold, r, subsamples, rng) for r in REDUNDANCIES}
     items = answers["task"].unique()
